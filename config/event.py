@@ -1,0 +1,188 @@
+"""The event model: one YAML file per event under config/events/, validated on load."""
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from config import EVENTS_DIR
+from karyashala.errors import EventConfigError
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=60)]
+
+
+class Model(BaseModel):
+    """Event files are written by hand: an unknown key is a typo, not something to ignore."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Text(Model):
+    """The same words in Hindi (what invitees and papers read first) and English."""
+
+    hi: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class Dignitary(Model):
+    name: Text
+    role: Text
+
+
+class PresidingDignitary(Dignitary):
+    does: Text = Field(description="What the presiding office-bearer will do at the event.")
+
+
+class Speaker(Dignitary):
+    topic: Text
+
+
+class InvitedGroup(Model):
+    label: Text
+    roles: list[str] = Field(
+        default_factory=list, description="Roster roles (पद) that belong to this group."
+    )
+
+
+class Venue(Model):
+    name: Text
+    landmark: Text | None = None
+    city: Text
+    map_url: str | None = None
+
+
+class ColumnMap(Model):
+    """Our field → the sheet's own header for it. Columns not named here are kept as extras."""
+
+    name: str
+    role: str | None = None
+    unit: str | None = None
+    district: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    language: str | None = None
+    id: str | None = Field(default=None, description="A stable id column, if the sheet has one.")
+
+    def mapped(self) -> dict[str, str]:
+        return {field: header for field, header in self.model_dump().items() if header}
+
+
+class RosterSource(Model):
+    source: Literal["sheets", "csv", "xlsx"]
+    spreadsheet_key: str | None = None
+    worksheet: str | None = None
+    path: Path | None = None
+    columns: ColumnMap
+    default_region: str = Field(default="IN", description="Phone region for numbers without +.")
+
+    @model_validator(mode="after")
+    def _source_has_its_location(self) -> "RosterSource":
+        if self.source == "sheets" and not self.spreadsheet_key:
+            raise ValueError("a 'sheets' roster needs spreadsheet_key")
+        if self.source in ("csv", "xlsx") and self.path is None:
+            raise ValueError(f"a '{self.source}' roster needs path (relative to the event file)")
+        return self
+
+
+class Stage(Model):
+    """One invitation wave. Scheduling and audiences are filled in by the invitation flow."""
+
+    id: Slug
+    requires_approval: bool = False
+
+
+class MediaContact(Model):
+    outlet: str
+    email: str
+
+
+class RsvpSettings(Model):
+    deadline_days_before: int = Field(default=2, ge=0)
+
+
+class Event(Model):
+    id: Slug
+    organiser: Text
+    organiser_unit: Text
+    title: Text
+    purpose: Text
+    venue: Venue
+    starts_at: datetime
+    timezone: str = "Asia/Kolkata"
+    duration_hours: float = Field(gt=0, le=24 * 7)
+    presiding: PresidingDignitary
+    quoted: Dignitary = Field(description="The office-bearer the press note quotes.")
+    speakers: list[Speaker] = Field(default_factory=list)
+    invited_groups: list[InvitedGroup] = Field(min_length=1)
+    topics: list[Text] = Field(default_factory=list)
+    districts: Slug = Field(
+        default="haryana", description="Name of the district list under config/districts/."
+    )
+    default_language: Literal["hi", "en"] = "hi"
+    roster: RosterSource
+    stages: list[Stage] = Field(default_factory=list)
+    media: list[MediaContact] = Field(default_factory=list)
+    rsvp: RsvpSettings = Field(default_factory=RsvpSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from error
+        return value
+
+    @model_validator(mode="after")
+    def _start_in_event_timezone(self) -> "Event":
+        if self.starts_at.tzinfo is None:
+            self.starts_at = self.starts_at.replace(tzinfo=ZoneInfo(self.timezone))
+        else:
+            self.starts_at = self.starts_at.astimezone(ZoneInfo(self.timezone))
+        return self
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + timedelta(hours=self.duration_hours)
+
+
+def resolve_event_path(event: str | Path) -> Path:
+    """Accept a path to an event file or the id of one under config/events/."""
+    candidate = Path(event)
+    if candidate.is_file():
+        return candidate.resolve()
+    by_id = EVENTS_DIR / f"{event}.yaml"
+    if by_id.is_file():
+        return by_id
+    known = ", ".join(sorted(p.stem for p in EVENTS_DIR.glob("*.yaml"))) or "none"
+    raise EventConfigError(
+        f"No event file {str(event)!r}: give a path to a YAML file or one of these ids: {known}."
+    )
+
+
+def load_event(event: str | Path) -> Event:
+    """Load and validate an event file; errors name the file, the field and what is expected."""
+    path = resolve_event_path(event)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise EventConfigError(f"{path}:{where}: not valid YAML ({error}).") from None
+    if not isinstance(raw, dict):
+        raise EventConfigError(f"{path}: expected a mapping of event fields at the top level.")
+    try:
+        event_model = Event.model_validate(raw)
+    except ValidationError as error:
+        lines = [f"{path}: {error.error_count()} problem(s) in the event file:"]
+        for item in error.errors():
+            field = ".".join(str(part) for part in item["loc"]) or "(top level)"
+            lines.append(f"  - {field}: {item['msg']}")
+        raise EventConfigError("\n".join(lines)) from None
+    roster = event_model.roster
+    if roster.path is not None and not roster.path.is_absolute():
+        roster.path = (path.parent / roster.path).resolve()
+    return event_model

@@ -1,0 +1,1 @@
+"""Karyashala: a party event's operations as Prefect flows."""
