@@ -39,7 +39,7 @@ def operator_errors() -> Iterator[None]:
     try:
         yield
     except KaryashalaError as error:
-        err.print(f"[bold red]Error:[/] {error}", highlight=False)
+        err.print(f"[bold red]Error:[/] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None
 
 
@@ -80,9 +80,11 @@ def print_sync_report(report: "SyncReport") -> None:
 
 
 def sync(event: str, as_json: bool) -> "SyncReport":
+    from config.event import load_event
     from flows.sync_roster import sync_roster
 
     with operator_errors():
+        load_event(event)
         report = run_quietly("Syncing the roster…", as_json, lambda: sync_roster(event))
     if as_json:
         typer.echo(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))

@@ -1,0 +1,131 @@
+"""Shared fixtures: one Prefect test server per session, a fresh store per test, fake Sheets."""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+from config import EVENTS_DIR  # noqa: E402
+from tests.support.fake_sheets import FakeSheets  # noqa: E402
+
+SAMPLE_EVENT = EVENTS_DIR / "haryana-it-workshop-2021.yaml"
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def prefect_api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Prefect test server for the session; flows in this process and in CLI children use it."""
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_RESULTS_LOCAL_STORAGE_PATH,
+        temporary_settings,
+    )
+    from prefect.testing.utilities import prefect_test_harness
+
+    results = tmp_path_factory.mktemp("prefect-results")
+    with (
+        prefect_test_harness(server_startup_timeout=60),
+        temporary_settings(
+            {
+                PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+                PREFECT_RESULTS_LOCAL_STORAGE_PATH: results,
+            }
+        ),
+    ):
+        yield str(PREFECT_API_URL.value())
+
+
+def _postgres_admin_url() -> str | None:
+    """PostgreSQL for the store tests: required where KARYASHALA_TEST_POSTGRES_URL is set."""
+    configured = os.environ.get("KARYASHALA_TEST_POSTGRES_URL")
+    url = configured or DEFAULT_POSTGRES
+    try:
+        with create_engine(url).connect():
+            return url
+    except OperationalError:
+        if configured:
+            raise
+        return None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty store on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    admin_url = _postgres_admin_url()
+    if admin_url is None:
+        pytest.skip("no PostgreSQL reachable; set KARYASHALA_TEST_POSTGRES_URL")
+    name = f"karyashala_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def karyashala_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str
+) -> dict[str, str]:
+    """The settings a flow reads, pointed at this test's data dir and store."""
+    env = {
+        "KARYASHALA_DATA_DIR": str(tmp_path / "data"),
+        "KARYASHALA_DATABASE_URL": database_url,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def fake_sheets(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[FakeSheets]:
+    with FakeSheets() as fake:
+        credentials = fake.service_account_file(tmp_path / "service-account.json")
+        monkeypatch.setenv("KARYASHALA_SHEETS_ENDPOINT", fake.base_url)
+        monkeypatch.setenv("KARYASHALA_GOOGLE_CREDENTIALS_PATH", str(credentials))
+        monkeypatch.setenv("KARYASHALA_SHEETS_BACKOFF_SECONDS", "0.01")
+        monkeypatch.setenv("KARYASHALA_SHEETS_TIMEOUT_SECONDS", "2")
+        yield fake
+
+
+def write_event(directory: Path, roster: dict[str, Any], event_id: str = "test-workshop") -> Path:
+    """The sample event with another id and roster source, as a YAML file in directory."""
+    data = yaml.safe_load(SAMPLE_EVENT.read_text(encoding="utf-8"))
+    data["id"] = event_id
+    data["roster"] = {"columns": data["roster"]["columns"], **roster}
+    path = directory / f"{event_id}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+HEADER = ["नाम", "पद", "मोर्चा/इकाई", "जिला", "मोबाइल", "ईमेल", "भाषा", "टिप्पणी"]
+
+
+def person_row(
+    name: str = "राजेश शर्मा",
+    role: str = "जिला संयोजक",
+    unit: str = "आईटी एवं सोशल मीडिया",
+    district: str = "Gurugram",
+    phone: str = "9812345678",
+    email: str = "rajesh@example.org",
+    language: str = "हिंदी",
+    remark: str = "",
+) -> list[str]:
+    return [name, role, unit, district, phone, email, language, remark]

@@ -1,0 +1,1 @@
+"""Real protocol peers on loopback for the tests and benchmarks."""

@@ -1,0 +1,183 @@
+"""Normalising and checking roster rows: what ops would see in their Problems sheet."""
+
+import pytest
+
+from config.event import ColumnMap, load_event
+from karyashala.errors import RosterSourceError
+from tasks.districts import load_districts
+from tasks.roster_check import (
+    CheckedRoster,
+    RosterTable,
+    check_roster,
+    normalise_email,
+    normalise_phone,
+)
+from tests.conftest import HEADER, person_row
+
+COLUMNS = load_event("haryana-it-workshop-2021").roster.columns
+HARYANA = load_districts("haryana")
+
+
+def check(*rows: list[str], header: list[str] = HEADER) -> CheckedRoster:
+    return check_roster(RosterTable(header=header, rows=list(rows)), COLUMNS, HARYANA)
+
+
+def codes(checked: CheckedRoster) -> list[tuple[int, str, str]]:
+    return [(p.row, p.field, p.code) for p in checked.problems]
+
+
+@pytest.mark.parametrize(
+    "typed", ["98123 45678", "+91-9812345678", "09812345678", "+91 98123-45678", "9812345678"]
+)
+def test_one_mobile_number_however_typed(typed: str) -> None:
+    assert normalise_phone(typed) == "+919812345678"
+
+
+@pytest.mark.parametrize("typed", ["98123", "12345", "phone", "+91 12345 67890 123"])
+def test_not_a_phone_number(typed: str) -> None:
+    assert normalise_phone(typed) is None
+
+
+def test_email_lowercased_and_checked_without_dns() -> None:
+    assert normalise_email("Rajesh.Sharma@Example.ORG") == "rajesh.sharma@example.org"
+    assert normalise_email("rajesh(at)example.org") is None
+    assert normalise_email("rajesh@localhost") is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "district"),
+    [
+        ("Gurgaon", "Gurugram"), ("गुड़गांव", "Gurugram"), ("गुरुग्राम", "Gurugram"),
+        ("Mewat", "Nuh"), ("मेवात", "Nuh"), ("Yamuna Nagar", "Yamunanagar"),
+        ("Sonepat", "Sonipat"), ("Ch. Dadri", "Charkhi Dadri"), ("  charkhi   dadri ", "Charkhi Dadri"),
+        ("HISSAR", "Hisar"), ("अंबाला", "Ambala"), ("महेन्द्रगढ़", "Mahendragarh"),
+    ],
+)  # fmt: skip
+def test_district_canonicalised(typed: str, district: str) -> None:
+    checked = check(person_row(district=typed))
+    assert checked.problems == []
+    assert checked.people[0].district == district
+
+
+def test_district_list_is_data_with_all_22() -> None:
+    assert len(HARYANA.districts) == 22
+    assert {d.en for d in HARYANA.districts} >= {"Gurugram", "Nuh", "Charkhi Dadri", "Sonipat"}
+
+
+def test_text_is_trimmed_composed_and_collapsed() -> None:
+    precomposed_fa = "\u095e"  # one code point for फ़; NFC spells it फ + nukta
+    checked = check(person_row(name=f"  आरि{precomposed_fa}  खान\t", role=" जिला   संयोजक "))
+    person = checked.people[0]
+    assert person.name == "आरि\u092b\u093c खान"
+    assert person.role == "जिला संयोजक"
+
+
+def test_every_problem_kind_names_row_field_and_both_languages() -> None:
+    checked = check(
+        person_row(email="ok1@example.org", phone="9812300001"),
+        person_row(email="not-an-email", phone="9812300002"),
+        person_row(email="", phone="9812300003"),
+        person_row(email="ok4@example.org", phone="98123"),
+        person_row(email="ok5@example.org", phone="9812300005", district="Atlantis"),
+        person_row(name="=IMPORTXML(\"http://x\")", email="ok6@example.org", phone="9812300006"),
+        person_row(role="प्रवक्ता\n(मीडिया)", email="ok7@example.org", phone="9812300007"),
+        person_row(email="OK1@example.org", phone="9812300008"),
+    )
+    assert codes(checked) == [
+        (3, "email", "invalid_email"),
+        (4, "email", "missing_email"),
+        (5, "phone", "invalid_phone"),
+        (6, "district", "unknown_district"),
+        (7, "name", "unsafe_text"),
+        (8, "role", "unsafe_text"),
+        (9, "email", "duplicate"),
+    ]
+    for problem in checked.problems:
+        assert f"पंक्ति {problem.row}" in problem.message_hi
+        assert f"Row {problem.row}" in problem.message_en
+    assert "पंक्ति 2" in checked.problems[-1].message_hi
+    # Only the duplicate is not a person of its own; every other row is still someone to reach.
+    assert len(checked.people) == 7
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@"])
+def test_formula_like_names_are_reported_and_kept_as_text(start: str) -> None:
+    checked = check(person_row(name=f"{start}SUM(A1:A9)"))
+    assert codes(checked) == [(2, "name", "unsafe_text")]
+    assert checked.people[0].name == f"{start}SUM(A1:A9)"
+
+
+def test_problem_messages_hold_no_personal_values() -> None:
+    checked = check(person_row(email="secret.person(at)example.org", phone="77777"))
+    assert len(checked.problems) == 2
+    for problem in checked.problems:
+        assert "secret.person" not in problem.message_en + problem.message_hi
+        assert "77777" not in problem.message_en + problem.message_hi
+
+
+def test_duplicate_by_phone_in_another_format_is_merged() -> None:
+    checked = check(
+        person_row(phone="98123 45678", email="rajesh@example.org", remark=""),
+        person_row(phone="+91-9812345678", email="", district="", remark="फ़ोन पर जोड़ा"),
+    )
+    assert codes(checked) == [(3, "phone", "duplicate")]
+    (person,) = checked.people
+    assert person.source_row == 2
+    assert person.extra["टिप्पणी"] == "फ़ोन पर जोड़ा"
+
+
+def test_duplicate_fills_what_the_first_row_left_empty() -> None:
+    checked = check(
+        person_row(email="rajesh@example.org", phone=""),
+        person_row(email="Rajesh@Example.org", phone="9812345678"),
+    )
+    (person,) = checked.people
+    assert person.phone == "+919812345678"
+
+
+def test_blank_rows_are_skipped_silently() -> None:
+    checked = check(person_row(), ["", " ", "", "", "", "", "", ""], [], person_row(
+        email="other@example.org", phone="9812399999"))  # fmt: skip
+    assert checked.problems == []
+    assert [p.source_row for p in checked.people] == [2, 5]
+    assert checked.rows_read == 2
+
+
+def test_unmapped_columns_are_kept() -> None:
+    header = [*HEADER, "ट्विटर हैंडल"]
+    checked = check([*person_row(remark="नया"), "@rajesh"], header=header)
+    assert checked.people[0].extra == {"टिप्पणी": "नया", "ट्विटर हैंडल": "@rajesh"}
+
+
+def test_values_that_failed_a_check_are_kept_not_lost() -> None:
+    checked = check(person_row(email="rajesh(at)example.org", phone="98123", district="Atlantis"))
+    assert checked.people[0].rejected == {
+        "email": "rajesh(at)example.org", "phone": "98123", "district": "Atlantis"
+    }  # fmt: skip
+
+
+def test_language_column_in_hindi_or_english() -> None:
+    checked = check(
+        person_row(language="English"),
+        person_row(language="", email="b@example.org", phone="9812300002"),
+        person_row(language="अंग्रेज़ी", email="c@example.org", phone="9812300003"),
+    )
+    assert [p.language for p in checked.people] == ["en", "hi", "en"]
+
+
+def test_english_headers_map_as_well() -> None:
+    columns = ColumnMap(name="Name", email="Email", phone="Mobile", district="District")
+    table = RosterTable(
+        header=["Name", "Email", "Mobile", "District"],
+        rows=[["Sunita Malik", "sunita@example.org", "09812345678", "Sonepat"]],
+    )
+    (person,) = check_roster(table, columns, HARYANA).people
+    assert (person.name, person.phone, person.district) == (
+        "Sunita Malik", "+919812345678", "Sonipat"
+    )  # fmt: skip
+
+
+def test_a_mapped_column_missing_from_the_sheet_is_a_clear_error() -> None:
+    header = [title for title in HEADER if title != "ईमेल"]
+    with pytest.raises(RosterSourceError, match="no column 'ईमेल' \\(for email\\)"):
+        check(person_row()[:-1], header=header)
