@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     )
     sheets_endpoint: str | None = Field(
         default=None,
-        description="Base URL that replaces https://sheets.googleapis.com (a proxy or a test server).",
+        description="Base URL in place of https://sheets.googleapis.com (a proxy, a test server).",
     )
     sheets_timeout_seconds: float = Field(default=30.0, gt=0)
     sheets_max_attempts: int = Field(default=5, ge=1, le=10)

@@ -4,6 +4,7 @@ from prefect import flow
 
 from config.event import load_event
 from config.settings import load_settings
+from flows.inputs import whole
 from tasks.districts import load_districts
 from tasks.roster_check import check_roster
 from tasks.roster_report import SyncReport, build_report, publish_sync_report, write_problems
@@ -28,9 +29,9 @@ def sync_roster(event: str) -> SyncReport:
         region=event_config.roster.default_region,
     )
     stored = store_roster(
-        load_settings().store_url, event_config.id, event_config.roster.source, checked
+        load_settings().store_url, event_config.id, event_config.roster.source, whole(checked)
     )
     report = build_report(event_config, checked, stored)
-    report.problems_written_to = write_problems(event_config, checked.problems)
+    report.problems_written_to = write_problems(event_config, whole(checked.problems))
     publish_sync_report(report)
     return report

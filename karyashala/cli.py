@@ -108,4 +108,3 @@ def demo() -> None:
 
 if __name__ == "__main__":
     app()
-

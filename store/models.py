@@ -1,7 +1,7 @@
 """Tables of the store. Changes here need a migration under store/migrations/versions."""
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -12,7 +12,7 @@ def utc_now() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
         dict[str, Any]: JSON,
         dict[str, str]: JSON,
         datetime: DateTime(timezone=True),

@@ -1,7 +1,10 @@
 """Normalise and check a roster table. Pure: no Prefect, no I/O beyond reading templates."""
 
+import multiprocessing
+import os
 import unicodedata
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any, Literal
@@ -17,11 +20,17 @@ from karyashala.errors import RosterSourceError
 from tasks.districts import DistrictCatalog
 
 ProblemCode = Literal[
-    "duplicate", "invalid_email", "missing_email", "invalid_phone", "unknown_district", "unsafe_text"
+    "duplicate",
+    "invalid_email",
+    "missing_email",
+    "invalid_phone",
+    "unknown_district",
+    "unsafe_text",
 ]
 PersonField = Literal["name", "role", "unit", "district", "email", "phone", "language", "id"]
-TEXT_FIELDS: tuple[PersonField, ...] = ("name", "role", "unit")
+TEXT_FIELDS: tuple[PersonField, ...] = ("name", "role", "unit", "district")
 FORMULA_STARTS = ("=", "+", "-", "@")
+PARALLEL_CHECK_THRESHOLD = 5_000
 LINE_BREAKS = ("\n", "\r", "\u2028", "\u2029")
 LANGUAGES = {
     "hi": "hi", "hindi": "hi", "हिंदी": "hi", "हिन्दी": "hi",
@@ -127,9 +136,7 @@ def _messages() -> dict[str, dict[str, jinja2.Template]]:
 def problem_sheet_rows(problems: Sequence[Problem]) -> list[list[str]]:
     """The Problems worksheet: a header, then one row a problem, all plain text."""
     header = [str(title) for title in _problem_texts()["sheet_header"]]
-    body = [
-        [str(p.row), p.name, p.field, p.code, p.message_hi, p.message_en] for p in problems
-    ]
+    body = [[str(p.row), p.name, p.field, p.code, p.message_hi, p.message_en] for p in problems]
     return [header, *body]
 
 
@@ -180,6 +187,51 @@ def header_positions(header: Sequence[str], columns: ColumnMap) -> dict[PersonFi
     return positions
 
 
+@dataclass(frozen=True)
+class Contacts:
+    """Each distinct email and phone as typed → its normal form, or None if invalid."""
+
+    emails: dict[str, str | None]
+    phones: dict[str, str | None]
+
+
+def _normalise_chunk(kind: str, values: list[str], region: str) -> list[str | None]:
+    if kind == "email":
+        return [normalise_email(value) for value in values]
+    return [normalise_phone(value, region) for value in values]
+
+
+def _normalise_distinct(kind: str, values: list[str], region: str) -> dict[str, str | None]:
+    """Checking is ~50 µs a value: large rosters are split over the machine's cores."""
+    workers = min(os.cpu_count() or 1, 4)
+    if len(values) < PARALLEL_CHECK_THRESHOLD or workers < 2:
+        return dict(zip(values, _normalise_chunk(kind, values, region), strict=True))
+    size = -(-len(values) // (workers * 4))
+    chunks = [values[start : start + size] for start in range(0, len(values), size)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = pool.map(_normalise_chunk, [kind] * len(chunks), chunks, [region] * len(chunks))
+        return dict(zip(values, (item for chunk in results for item in chunk), strict=True))
+
+
+def validate_contacts(
+    table: RosterTable, positions: dict[PersonField, int], region: str
+) -> Contacts:
+    found: dict[str, dict[str, None]] = {"email": {}, "phone": {}}
+    for kind, values in found.items():
+        index = positions.get(kind)  # type: ignore[call-overload]
+        if index is None:
+            continue
+        for cells in table.rows:
+            if index < len(cells):
+                value = clean_text(cells[index])
+                if value:
+                    values[value] = None
+    return Contacts(
+        emails=_normalise_distinct("email", list(found["email"]), region),
+        phones=_normalise_distinct("phone", list(found["phone"]), region),
+    )
+
+
 class _RowChecker:
     """Turns one data row into a person and its problems; remembers identities for duplicates."""
 
@@ -196,7 +248,7 @@ class _RowChecker:
         ]
         self.catalog = catalog
         self.default_language = default_language
-        self.region = region
+        self.contacts = validate_contacts(table, self.positions, region)
         self.people: list[RosterPerson] = []
         self.problems: list[Problem] = []
         self.seen: dict[tuple[str, str], RosterPerson] = {}
@@ -230,9 +282,9 @@ class _RowChecker:
             if index < len(cells) and cells[index].strip():
                 person.extra[title] = clean_text(cells[index])
 
-        for text_field in (*TEXT_FIELDS, "district"):
-            if text_field in raw and is_unsafe_text(raw[text_field]):  # type: ignore[comparison-overlap]
-                self.problem("unsafe_text", row_number, text_field, name)  # type: ignore[arg-type]
+        for text_field in TEXT_FIELDS:
+            if text_field in raw and is_unsafe_text(raw[text_field]):
+                self.problem("unsafe_text", row_number, text_field, name)
         person.role = values.get("role") or None
         person.unit = values.get("unit") or None
         person.external_id = values.get("id") or None
@@ -275,7 +327,7 @@ class _RowChecker:
         if not value:
             self.problem("missing_email", person.source_row, "email", person.name)
             return
-        person.email = normalise_email(value)
+        person.email = self.contacts.emails[value]
         if person.email is None:
             person.rejected["email"] = value
             self.problem("invalid_email", person.source_row, "email", person.name)
@@ -283,7 +335,7 @@ class _RowChecker:
     def check_phone(self, person: RosterPerson, value: str) -> None:
         if not value:
             return
-        person.phone = normalise_phone(value, self.region)
+        person.phone = self.contacts.phones[value]
         if person.phone is None:
             person.rejected["phone"] = value
             self.problem("invalid_phone", person.source_row, "phone", person.name)

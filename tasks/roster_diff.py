@@ -1,6 +1,6 @@
 """Match this sync's people to the stored ones and say what changed. Pure."""
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from tasks.roster_check import RosterPerson
@@ -15,6 +15,7 @@ COMPARED_FIELDS = (
 class StoredPerson:
     id: int
     active: bool
+    source_row: int
     values: dict[str, Any]
 
 
@@ -25,6 +26,14 @@ class RosterDiff:
     changed: list[tuple[int, RosterPerson]] = field(default_factory=list)
     unchanged: list[tuple[int, RosterPerson]] = field(default_factory=list)
     removed: list[int] = field(default_factory=list)
+
+    def moved(self, stored_rows: dict[int, int]) -> list[tuple[int, int]]:
+        """Unchanged people whose row in the sheet moved: (id, new row)."""
+        return [
+            (person_id, person.source_row)
+            for person_id, person in self.unchanged
+            if stored_rows[person_id] != person.source_row
+        ]
 
 
 def _keys(values: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -37,8 +46,7 @@ def _keys(values: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 def person_values(person: RosterPerson) -> dict[str, Any]:
-    values = asdict(person)
-    return {name: values[name] for name in COMPARED_FIELDS}
+    return {name: getattr(person, name) for name in COMPARED_FIELDS}
 
 
 def diff_roster(stored: list[StoredPerson], people: list[RosterPerson]) -> RosterDiff:
@@ -52,11 +60,7 @@ def diff_roster(stored: list[StoredPerson], people: list[RosterPerson]) -> Roste
     for person in people:
         values = person_values(person)
         match = next(
-            (
-                index[key]
-                for key in _keys(values)
-                if key in index and index[key].id not in claimed
-            ),
+            (index[key] for key in _keys(values) if key in index and index[key].id not in claimed),
             None,
         )
         if match is None:

@@ -109,9 +109,7 @@ def publish_sync_report(report: SyncReport) -> None:
     )
     create_table_artifact(
         key=f"roster-problems-{report.event_id}",
-        table=[
-            problem.model_dump() for problem in report.problems[:ARTIFACT_PROBLEM_ROWS]
-        ],
+        table=[problem.model_dump() for problem in report.problems[:ARTIFACT_PROBLEM_ROWS]],
         description=f"Problems found in the roster ({len(report.problems)} in all)",
     )
 

@@ -17,7 +17,9 @@ from tasks.sheets import read_worksheet
 def table_from_cells(cells: list[list[str]]) -> RosterTable:
     """First row is the header; ragged rows (Sheets trims trailing blanks) are padded."""
     if not cells:
-        raise RosterSourceError("The roster is empty: expected a header row, then one row a person.")
+        raise RosterSourceError(
+            "The roster is empty: expected a header row, then one row a person."
+        )
     width = max(len(row) for row in cells)
     padded = [row + [""] * (width - len(row)) for row in cells]
     return RosterTable(header=padded[0], rows=padded[1:])

@@ -8,9 +8,12 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import insert, select, update
 
 from store.db import transaction
-from store.models import Person, RosterProblem, RosterSync, utc_now
+from store.models import Base, Person, RosterSync, utc_now
 from tasks.roster_check import CheckedRoster
 from tasks.roster_diff import COMPARED_FIELDS, StoredPerson, diff_roster, person_values
+
+PEOPLE = Base.metadata.tables["person"]
+PROBLEMS = Base.metadata.tables["roster_problem"]
 
 
 @dataclass(frozen=True)
@@ -31,16 +34,20 @@ def save_roster(url: str, event_id: str, source: str, checked: CheckedRoster) ->
         sync = RosterSync(event_id=event_id, source=source, rows_read=checked.rows_read)
         session.add(sync)
         session.flush()
-        columns = [Person.id, Person.active, *(getattr(Person, name) for name in COMPARED_FIELDS)]
+        columns = [
+            getattr(Person, name) for name in ("id", "active", "source_row", *COMPARED_FIELDS)
+        ]
         stored = [
-            StoredPerson(id=row.id, active=row.active, values={n: row._mapping[n] for n in COMPARED_FIELDS})
-            for row in session.execute(select(*columns).where(Person.event_id == event_id))
+            StoredPerson(person_id, active, row, dict(zip(COMPARED_FIELDS, values, strict=True)))
+            for person_id, active, row, *values in session.execute(
+                select(*columns).where(Person.event_id == event_id)
+            )
         ]
         diff = diff_roster(stored, checked.people)
         now = utc_now()
         if diff.added:
             session.execute(
-                insert(Person),
+                insert(PEOPLE),
                 [
                     {
                         **person_values(person),
@@ -54,38 +61,30 @@ def save_roster(url: str, event_id: str, source: str, checked: CheckedRoster) ->
                     for person in diff.added
                 ],
             )
-        touched = [*diff.returned, *diff.changed]
-        if touched:
-            session.execute(
-                update(Person),
-                [
-                    {
-                        "id": person_id,
-                        **person_values(person),
-                        "source_row": person.source_row,
-                        "active": True,
-                        "last_sync_id": sync.id,
-                        "updated_at": now,
-                    }
-                    for person_id, person in touched
-                ],
-            )
-        if diff.unchanged:
-            session.execute(
-                update(Person),
-                [
-                    {"id": person_id, "source_row": person.source_row, "last_sync_id": sync.id}
-                    for person_id, person in diff.unchanged
-                ],
-            )
-        if diff.removed:
-            session.execute(
-                update(Person),
-                [{"id": person_id, "active": False, "updated_at": now} for person_id in diff.removed],
-            )
+        touched = [
+            {
+                "id": person_id,
+                **person_values(person),
+                "source_row": person.source_row,
+                "active": True,
+            }
+            for person_id, person in [*diff.returned, *diff.changed]
+        ]
+        touched += [
+            {"id": person_id, "source_row": row}
+            for person_id, row in diff.moved({record.id: record.source_row for record in stored})
+        ]
+        for batch in (touched, [{"id": person_id, "active": False} for person_id in diff.removed]):
+            if batch:
+                session.execute(update(Person), [{**values, "updated_at": now} for values in batch])
+        session.execute(
+            update(PEOPLE)
+            .where(PEOPLE.c.event_id == event_id, PEOPLE.c.active.is_(True))
+            .values(last_sync_id=sync.id)
+        )
         if checked.problems:
             session.execute(
-                insert(RosterProblem),
+                insert(PROBLEMS),
                 [
                     {
                         "sync_id": sync.id,

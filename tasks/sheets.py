@@ -21,12 +21,12 @@ RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 PROBLEMS_WORKSHEET = "Problems / समस्याएँ"
 
 
-class SheetsUnavailable(RosterSourceError):
+class SheetsUnavailableError(RosterSourceError):
     """Google kept failing after the allowed retries, or a request was refused."""
 
 
 class EndpointAdapter(HTTPAdapter):
-    """Sends requests meant for sheets.googleapis.com to another base URL (a proxy or test server)."""
+    """Sends requests meant for sheets.googleapis.com to another base URL."""
 
     def __init__(self, base_url: str) -> None:
         super().__init__()
@@ -54,7 +54,7 @@ class BoundedRetryHTTPClient(gspread.HTTPClient):
         super().__init__(auth, session)
         self.set_timeout(self.policy.timeout_seconds)
 
-    def request(  # type: ignore[override]
+    def request(
         self,
         method: str,
         endpoint: str,
@@ -117,9 +117,11 @@ def quote_title(title: str) -> str:
     return "'" + title.replace("'", "''") + "'"
 
 
-def describe_failure(error: Exception, key: str, worksheet: str | None) -> SheetsUnavailable:
+def describe_failure(error: Exception, key: str, worksheet: str | None) -> SheetsUnavailableError:
     """Say which sheet failed and what to do, without echoing the server's body."""
-    where = f"worksheet {worksheet!r} of spreadsheet {key!r}" if worksheet else f"spreadsheet {key!r}"
+    where = (
+        f"worksheet {worksheet!r} of spreadsheet {key!r}" if worksheet else f"spreadsheet {key!r}"
+    )
     if isinstance(error, APIError):
         status = error.code
         advice = {
@@ -127,8 +129,8 @@ def describe_failure(error: Exception, key: str, worksheet: str | None) -> Sheet
             404: "check the spreadsheet_key in the event file",
             429: "Google's quota is used up for now; run the sync again in a minute",
         }.get(status, "Google's service failed; run the sync again later")
-        return SheetsUnavailable(f"Google Sheets refused {where} (HTTP {status}): {advice}.")
-    return SheetsUnavailable(
+        return SheetsUnavailableError(f"Google Sheets refused {where} (HTTP {status}): {advice}.")
+    return SheetsUnavailableError(
         f"Google Sheets did not answer for {where} ({type(error).__name__}); "
         "check the network and run the sync again."
     )

@@ -15,8 +15,8 @@ from sqlalchemy.exc import OperationalError
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-from config import EVENTS_DIR  # noqa: E402
-from tests.support.fake_sheets import FakeSheets  # noqa: E402
+from config import EVENTS_DIR
+from tests.support.fake_sheets import FakeSheets
 
 SAMPLE_EVENT = EVENTS_DIR / "haryana-it-workshop-2021.yaml"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -93,9 +93,7 @@ def karyashala_env(
 
 
 @pytest.fixture
-def fake_sheets(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[FakeSheets]:
+def fake_sheets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeSheets]:
     with FakeSheets() as fake:
         credentials = fake.service_account_file(tmp_path / "service-account.json")
         monkeypatch.setenv("KARYASHALA_SHEETS_ENDPOINT", fake.base_url)

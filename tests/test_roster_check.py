@@ -49,7 +49,8 @@ def test_email_lowercased_and_checked_without_dns() -> None:
     [
         ("Gurgaon", "Gurugram"), ("गुड़गांव", "Gurugram"), ("गुरुग्राम", "Gurugram"),
         ("Mewat", "Nuh"), ("मेवात", "Nuh"), ("Yamuna Nagar", "Yamunanagar"),
-        ("Sonepat", "Sonipat"), ("Ch. Dadri", "Charkhi Dadri"), ("  charkhi   dadri ", "Charkhi Dadri"),
+        ("Sonepat", "Sonipat"), ("Ch. Dadri", "Charkhi Dadri"),
+        ("  charkhi   dadri ", "Charkhi Dadri"),
         ("HISSAR", "Hisar"), ("अंबाला", "Ambala"), ("महेन्द्रगढ़", "Mahendragarh"),
     ],
 )  # fmt: skip
@@ -79,7 +80,7 @@ def test_every_problem_kind_names_row_field_and_both_languages() -> None:
         person_row(email="", phone="9812300003"),
         person_row(email="ok4@example.org", phone="98123"),
         person_row(email="ok5@example.org", phone="9812300005", district="Atlantis"),
-        person_row(name="=IMPORTXML(\"http://x\")", email="ok6@example.org", phone="9812300006"),
+        person_row(name='=IMPORTXML("http://x")', email="ok6@example.org", phone="9812300006"),
         person_row(role="प्रवक्ता\n(मीडिया)", email="ok7@example.org", phone="9812300007"),
         person_row(email="OK1@example.org", phone="9812300008"),
     )

@@ -237,10 +237,14 @@ def test_artifacts_summarise_by_district_without_personal_data(
     sync_roster(str(event))
     with get_client(sync_client=True) as client:
         summary = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["roster-summary-artifact-test"]))
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["roster-summary-artifact-test"])
+            )
         )
         problems = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["roster-problems-artifact-test"]))
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["roster-problems-artifact-test"])
+            )
         )
     markdown = str(summary[0].data)
     assert "2 of 22" in markdown
@@ -256,7 +260,9 @@ def test_artifacts_summarise_by_district_without_personal_data(
 def test_a_failing_sync_leaves_the_store_as_it_was(tmp_path: Path, database_url: str) -> None:
     roster = tmp_path / "roster.csv"
     event = write_event(tmp_path, {"source": "csv", "path": str(roster)})
-    text = event.read_text(encoding="utf-8").replace("    name: नाम", "    name: नाम\n    id: टिप्पणी")
+    text = event.read_text(encoding="utf-8").replace(
+        "    name: नाम", "    name: नाम\n    id: टिप्पणी"
+    )
     event.write_text(text, encoding="utf-8")
     write_csv(roster, [person_row(email="a@example.org")])
     sync_roster(str(event))
@@ -307,7 +313,9 @@ def test_cli_wrong_event_file_is_a_message_not_a_traceback(
     tmp_path: Path, prefect_api_url: str
 ) -> None:
     event = write_event(tmp_path, {"source": "csv", "path": "roster.csv"})
-    event.write_text(event.read_text(encoding="utf-8").replace("duration_hours: 5", "duration_hours: lots"))
+    event.write_text(
+        event.read_text(encoding="utf-8").replace("duration_hours: 5", "duration_hours: lots")
+    )
     result = run_cli("roster", "sync", "--event", str(event), prefect_api_url=prefect_api_url)
     assert result.returncode == 2
     assert "duration_hours: Input should be a valid number" in result.stderr
@@ -315,9 +323,7 @@ def test_cli_wrong_event_file_is_a_message_not_a_traceback(
     assert "Traceback" not in result.stderr
 
 
-def test_cli_missing_roster_file_ends_with_what_to_do(
-    tmp_path: Path, prefect_api_url: str
-) -> None:
+def test_cli_missing_roster_file_ends_with_what_to_do(tmp_path: Path, prefect_api_url: str) -> None:
     event = write_event(tmp_path, {"source": "csv", "path": str(tmp_path / "missing.csv")})
     result = run_cli("roster", "sync", "--event", str(event), prefect_api_url=prefect_api_url)
     assert result.returncode == 2

@@ -20,7 +20,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import jwt
 
-
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 
 
@@ -214,7 +213,9 @@ class FakeSheets:
     def _token(self, form: dict[str, list[str]]) -> tuple[int, Any]:
         assertion = form.get("assertion", [""])[0]
         try:
-            jwt.decode(assertion, certs=self.public_pem, audience=GOOGLE_TOKEN_AUDIENCE)
+            jwt.decode(  # type: ignore[no-untyped-call]
+                assertion, certs=self.public_pem, audience=GOOGLE_TOKEN_AUDIENCE
+            )
         except ValueError:
             return 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
         token = uuid.uuid4().hex
@@ -252,7 +253,7 @@ class FakeSheets:
             properties = request["addSheet"].get("properties", {})
             title = properties["title"]
             if title in sheets:
-                return 400, _error(400, f"A sheet with the name \"{title}\" already exists.")
+                return 400, _error(400, f'A sheet with the name "{title}" already exists.')
             sheet_id = max((s.sheet_id for s in sheets.values()), default=0) + 1
             grid = properties.get("gridProperties", {})
             sheets[title] = Worksheet(sheet_id, title, row_count=grid.get("rowCount", 1000))
