@@ -11,6 +11,7 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from uuid import UUID
 
 from karyashala.prefect_env import apply_prefect_defaults
 from tests.conftest import HEADER, write_event
@@ -65,8 +66,9 @@ def main() -> None:
             fake.requests.clear()
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             started = time.perf_counter()
-            report = sync_roster(str(event))
+            state = sync_roster(str(event), return_state=True)
             seconds = time.perf_counter() - started
+            report = state.result()
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             api = fake.api_requests()
             reads = [r for r in api if r.method == "GET"]
@@ -76,6 +78,22 @@ def main() -> None:
                 f"peak_rss_mb={peak / 1024:.0f} (before {rss_before / 1024:.0f}) "
                 f"sheets_requests={len(api)} (reads {len(reads)}, writes {len(api) - len(reads)})"
             )
+            print("  " + task_times(state.state_details.flow_run_id))
+
+
+def task_times(flow_run_id: UUID | None) -> str:
+    """Seconds per task of the run, as Prefect recorded them; the rest is the flow's own work."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        )
+    return " ".join(
+        f"{run.name.rsplit('-', 1)[0]}={run.total_run_time.total_seconds():.2f}s"
+        for run in sorted(runs, key=lambda r: r.start_time or r.created)
+    )
 
 
 def _sheet(key: str) -> dict[str, str]:

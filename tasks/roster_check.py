@@ -201,16 +201,24 @@ def _normalise_chunk(kind: str, values: list[str], region: str) -> list[str | No
     return [normalise_phone(value, region) for value in values]
 
 
-def _normalise_distinct(kind: str, values: list[str], region: str) -> dict[str, str | None]:
-    """Checking is ~50 µs a value: large rosters are split over the machine's cores."""
+def _normalise_distinct(
+    emails: list[str], phones: list[str], region: str
+) -> tuple[list[str | None], list[str | None]]:
+    """Checking costs ~50 µs a value: large rosters are split over the machine's cores."""
     workers = min(os.cpu_count() or 1, 4)
-    if len(values) < PARALLEL_CHECK_THRESHOLD or workers < 2:
-        return dict(zip(values, _normalise_chunk(kind, values, region), strict=True))
-    size = -(-len(values) // (workers * 4))
-    chunks = [values[start : start + size] for start in range(0, len(values), size)]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        results = pool.map(_normalise_chunk, [kind] * len(chunks), chunks, [region] * len(chunks))
-        return dict(zip(values, (item for chunk in results for item in chunk), strict=True))
+    if len(emails) + len(phones) < PARALLEL_CHECK_THRESHOLD or workers < 2:
+        return _normalise_chunk("email", emails, region), _normalise_chunk("phone", phones, region)
+    size = -(-(len(emails) + len(phones)) // (workers * 4))
+    jobs = [("email", emails[i : i + size]) for i in range(0, len(emails), size)]
+    jobs += [("phone", phones[i : i + size]) for i in range(0, len(phones), size)]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [pool.submit(_normalise_chunk, kind, chunk, region) for kind, chunk in jobs]
+        results = [(kind, future.result()) for (kind, _), future in zip(jobs, futures, strict=True)]
+    return (
+        [value for kind, chunk in results if kind == "email" for value in chunk],
+        [value for kind, chunk in results if kind == "phone" for value in chunk],
+    )
 
 
 def validate_contacts(
@@ -226,9 +234,11 @@ def validate_contacts(
                 value = clean_text(cells[index])
                 if value:
                     values[value] = None
+    emails, phones = list(found["email"]), list(found["phone"])
+    email_results, phone_results = _normalise_distinct(emails, phones, region)
     return Contacts(
-        emails=_normalise_distinct("email", list(found["email"]), region),
-        phones=_normalise_distinct("phone", list(found["phone"]), region),
+        emails=dict(zip(emails, email_results, strict=True)),
+        phones=dict(zip(phones, phone_results, strict=True)),
     )
 
 
