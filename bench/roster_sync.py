@@ -92,7 +92,7 @@ def task_times(flow_run_id: UUID | None) -> str:
         )
     return " ".join(
         f"{run.name.rsplit('-', 1)[0]}={run.total_run_time.total_seconds():.2f}s"
-        for run in sorted(runs, key=lambda r: r.start_time or r.created)
+        for run in sorted(runs, key=lambda r: str(r.start_time))
     )
 
 
