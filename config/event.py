@@ -1,5 +1,6 @@
 """The event model: one YAML file per event under config/events/, validated on load."""
 
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -87,11 +88,71 @@ class RosterSource(Model):
         return self
 
 
+AnswerStatus = Literal["none", "confirmed", "declined", "deputy"]
+STAGE_OFFSET = re.compile(
+    r"^(?P<sign>[+-])(?P<days>\d+)d(?:\s+(?P<hour>\d{1,2}):(?P<minute>\d{2}))?$"
+)
+
+
+class Audience(Model):
+    """Filters over the store; an empty filter lets everyone through."""
+
+    answer: list[AnswerStatus] = Field(default_factory=list)
+    attended: bool | None = None
+    roles: list[str] = Field(default_factory=list)
+    units: list[str] = Field(default_factory=list)
+    districts: list[str] = Field(default_factory=list)
+    languages: list[Literal["hi", "en"]] = Field(default_factory=list)
+
+
 class Stage(Model):
-    """One invitation wave. Scheduling and audiences are filled in by the invitation flow."""
+    """One invitation wave: who gets it, when, and whether a person approves it first."""
 
     id: Slug
+    at: str = Field(
+        description="'-7d', '-1d 18:00' (days from the event's start, optional local time) "
+        "or a fixed ISO time such as 2021-11-24T10:00:00+05:30."
+    )
+    audience: Audience = Field(default_factory=Audience)
+    templates: Slug | None = Field(
+        default=None, description="Folder under templates/email/; the stage id when unset."
+    )
     requires_approval: bool = False
+    answer_links: bool = False
+    calendar: bool = False
+    check_in_code: bool = False
+
+    @field_validator("at")
+    @classmethod
+    def _readable_time(cls, value: str) -> str:
+        if STAGE_OFFSET.match(value.strip()):
+            return value.strip()
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is neither an offset like '-7d' or '-1d 18:00' nor an ISO time"
+            ) from None
+        if parsed.tzinfo is None:
+            raise ValueError(f"{value!r} needs a time zone, e.g. +05:30")
+        return value
+
+    @property
+    def template_folder(self) -> str:
+        return self.templates or self.id
+
+    def runs_at(self, starts_at: datetime) -> datetime:
+        """The instant this stage runs for an event starting at starts_at (an aware time)."""
+        match = STAGE_OFFSET.match(self.at)
+        if match is None:
+            return datetime.fromisoformat(self.at)
+        days = int(match["days"]) * (1 if match["sign"] == "+" else -1)
+        moment = starts_at + timedelta(days=days)
+        if match["hour"] is not None:
+            moment = moment.replace(
+                hour=int(match["hour"]), minute=int(match["minute"]), second=0, microsecond=0
+            )
+        return moment
 
 
 class MediaContact(Model):
@@ -122,6 +183,9 @@ class Event(Model):
         default="haryana", description="Name of the district list under config/districts/."
     )
     default_language: Literal["hi", "en"] = "hi"
+    sender_name: Text | None = Field(
+        default=None, description="The From name of mails; the organiser's unit when unset."
+    )
     roster: RosterSource
     stages: list[Stage] = Field(default_factory=list)
     media: list[MediaContact] = Field(default_factory=list)
@@ -143,6 +207,21 @@ class Event(Model):
         else:
             self.starts_at = self.starts_at.astimezone(ZoneInfo(self.timezone))
         return self
+
+    @model_validator(mode="after")
+    def _stage_ids_unique(self) -> "Event":
+        ids = [stage.id for stage in self.stages]
+        repeated = sorted({stage_id for stage_id in ids if ids.count(stage_id) > 1})
+        if repeated:
+            raise ValueError(f"stage ids must be unique; repeated: {', '.join(repeated)}")
+        return self
+
+    def stage(self, stage_id: str) -> Stage:
+        for stage in self.stages:
+            if stage.id == stage_id:
+                return stage
+        known = ", ".join(stage.id for stage in self.stages) or "none"
+        raise EventConfigError(f"Event {self.id!r} has no stage {stage_id!r}; its stages: {known}.")
 
     @property
     def ends_at(self) -> datetime:

@@ -1,6 +1,8 @@
 """Settings from the environment (`KARYASHALA_*`); secrets stay out of YAML and parameters."""
 
+import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,14 +36,55 @@ class Settings(BaseSettings):
     sheets_max_attempts: int = Field(default=5, ge=1, le=10)
     sheets_backoff_seconds: float = Field(default=1.0, ge=0)
     signing_key: SecretStr | None = Field(
-        default=None, description="Key that signs answer and check-in links."
+        default=None,
+        description="Key that signs answer, opt-out and check-in links; a local one when unset.",
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8750",
+        description="Base of the answer, opt-out and check-in links in mails.",
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server; unset means the embedded local outbox."
+    )
+    smtp_port: int | None = None
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_password_block: str | None = Field(
+        default=None, description="Name of a Prefect Secret block holding the SMTP password."
+    )
+    smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    smtp_max_attempts: int = Field(default=4, ge=1, le=10)
+    smtp_backoff_seconds: float = Field(default=2.0, ge=0)
+    smtp_per_minute: int | None = Field(default=None, ge=1, description="Sending rate cap.")
+    smtp_per_day: int = Field(
+        default=2000, ge=1, description="Daily quota: Gmail allows 500, Workspace 2,000."
+    )
+    mail_from: str = Field(
+        default="karyashala@localhost", description="Sender address of every mail."
+    )
+    reply_to: str | None = Field(default=None, description="Reply-To; the sender when unset.")
+    batch_size: int = Field(default=100, ge=1, le=5000)
+    claim_lease_seconds: float = Field(
+        default=120.0, gt=0, description="A batch claimed by a run that died is free after this."
+    )
+    approval_timeout_seconds: int = Field(default=86_400, ge=1)
 
     @property
     def store_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'karyashala.db').resolve()}"
+
+    def signing_secret(self) -> str:
+        """The configured key, or one made once for this data dir (local use only)."""
+        if self.signing_key is not None:
+            return self.signing_key.get_secret_value()
+        path = self.data_dir / "signing.key"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip()
 
     def event_output_dir(self, event_id: str) -> Path:
         """Where files made for one event go (problem lists, previews, press notes)."""

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -76,3 +76,73 @@ class RosterProblem(Base):
     code: Mapped[str] = mapped_column(String(30))
     message_hi: Mapped[str] = mapped_column(Text)
     message_en: Mapped[str] = mapped_column(Text)
+
+
+class Message(Base):
+    """The ledger: one row per (event, stage, person, channel); a rerun sends only what is due."""
+
+    __tablename__ = "message"
+    __table_args__ = (
+        UniqueConstraint("event_id", "stage", "person_id", "channel", name="uq_message_once"),
+        Index("ix_message_due", "event_id", "stage", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(60))
+    stage: Mapped[str] = mapped_column(String(60))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    channel: Mapped[str] = mapped_column(String(20), default="email")
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    failure: Mapped[str | None] = mapped_column(String(20))
+    skip_reason: Mapped[str | None] = mapped_column(String(30))
+    message_id: Mapped[str] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Response(Base):
+    """One answer from one person by one channel; all are kept, the status is derived."""
+
+    __tablename__ = "response"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(60), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    answer: Mapped[str] = mapped_column(String(20))
+    deputy_name: Mapped[str | None] = mapped_column(Text)
+    raw_text: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Attendance(Base):
+    """Someone came: a person of the roster or a walk-in."""
+
+    __tablename__ = "attendance"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(60), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    walk_in_name: Mapped[str | None] = mapped_column(Text)
+    walk_in_district: Mapped[str | None] = mapped_column(String(80))
+    walk_in_phone: Mapped[str | None] = mapped_column(String(20))
+    recorded_by: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class OptOut(Base):
+    """A person asked for no more mail about an event (List-Unsubscribe)."""
+
+    __tablename__ = "opt_out"
+    __table_args__ = (UniqueConstraint("event_id", "person_id", name="uq_opt_out_once"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(60))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(default=utc_now)

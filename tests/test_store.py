@@ -19,4 +19,4 @@ def test_opening_twice_is_idempotent(database_url: str) -> None:
     second = engine_for(database_url)
     assert first is not second
     with second.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+        assert MigrationContext.configure(connection).get_current_revision() == "0002"

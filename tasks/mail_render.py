@@ -1,0 +1,155 @@
+"""Render one stage's mail for one person and build the MIME message. Pure: no network."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from functools import cache
+from pathlib import Path
+
+import jinja2
+from babel.dates import format_date
+
+from config import TEMPLATES_DIR
+from config.event import Event, Stage
+from tasks.calendar import event_calendar
+from tasks.districts import load_districts
+from tasks.tokens import check_in_code, sign_token
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What a mail needs of one person; read from the store for each batch."""
+
+    ledger_id: int
+    person_id: int
+    name: str
+    role: str | None
+    district: str | None
+    email: str
+    language: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class Sender:
+    address: str
+    reply_to: str
+    public_url: str
+    signing_key: str
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    html: str
+    text: str
+
+
+def message_id_for(event_id: str, stage_id: str, person_id: int, sender_address: str) -> str:
+    """The same Message-ID on every resend of one stage to one person, and no personal data."""
+    domain = sender_address.rpartition("@")[2] or "localhost"
+    return f"<{event_id}.{stage_id}.{person_id}@{domain}>"
+
+
+def mail_domain(address: str) -> str:
+    return address.rpartition("@")[2] or "localhost"
+
+
+@cache
+def _environment(templates_dir: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(["html", "html.j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["long_date"] = lambda moment, lang: format_date(
+        moment, "EEEE, d MMMM y", locale="hi" if lang == "hi" else "en_IN"
+    )
+    return env
+
+
+def links_for(sender: Sender, event_id: str, person_id: int) -> dict[str, str]:
+    base = sender.public_url.rstrip("/")
+    answer = sign_token(sender.signing_key, "answer", event_id, person_id)
+    opt_out = sign_token(sender.signing_key, "opt-out", event_id, person_id)
+    return {
+        "answer": f"{base}/r/{answer}",
+        "yes": f"{base}/r/{answer}?answer=yes",
+        "no": f"{base}/r/{answer}?answer=no",
+        "opt_out": f"{base}/u/{opt_out}",
+    }
+
+
+def render_mail(event: Event, stage: Stage, recipient: Recipient, sender: Sender) -> RenderedMail:
+    """Subject, HTML and a real plain-text body from templates/email/<stage>/<language>/."""
+    env = _environment(TEMPLATES_DIR)
+    language = recipient.language if recipient.language in ("hi", "en") else "hi"
+    catalog = load_districts(event.districts)
+    district = catalog.canonical(recipient.district) if recipient.district else None
+    context = {
+        "event": event,
+        "stage": stage,
+        "lang": language,
+        "t": lambda text: getattr(text, language),
+        "person": {
+            "name": recipient.name,
+            "role": recipient.role,
+            "district": getattr(district, language) if district else None,
+        },
+        "links": links_for(sender, event.id, recipient.person_id),
+        "check_in_code": (
+            check_in_code(sender.signing_key, event.id, recipient.person_id)
+            if stage.check_in_code
+            else None
+        ),
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+    }
+    folder = f"email/{stage.template_folder}/{language}"
+    subject = env.get_template(f"{folder}/subject.txt.j2").render(context)
+    return RenderedMail(
+        subject=" ".join(subject.split()),
+        html=env.get_template(f"{folder}/body.html.j2").render(context),
+        text=env.get_template(f"{folder}/body.txt.j2").render(context) + "\n",
+    )
+
+
+def build_message(
+    event: Event,
+    stage: Stage,
+    recipient: Recipient,
+    rendered: RenderedMail,
+    sender: Sender,
+    now: datetime,
+) -> EmailMessage:
+    """Headers are set through the email package, so no name can break or inject one."""
+    message = EmailMessage(policy=SMTP)
+    sender_name = getattr(event.sender_name or event.organiser_unit, recipient.language, None)
+    sender_name = sender_name or event.organiser_unit.hi
+    message["From"] = Address(display_name=sender_name, addr_spec=sender.address)
+    message["To"] = Address(display_name=recipient.name, addr_spec=recipient.email)
+    message["Reply-To"] = sender.reply_to
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = recipient.message_id
+    links = links_for(sender, event.id, recipient.person_id)
+    message["List-Unsubscribe"] = f"<{links['opt_out']}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["X-Karyashala-Stage"] = f"{event.id}/{stage.id}"
+    message.set_content(rendered.text, subtype="plain", charset="utf-8")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    if stage.calendar:
+        message.add_attachment(
+            event_calendar(event, recipient.language, mail_domain(sender.address), now),
+            maintype="text",
+            subtype="calendar",
+            filename=f"{event.id}.ics",
+            params={"method": "PUBLISH"},
+        )
+    return message
