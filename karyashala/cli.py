@@ -14,9 +14,11 @@ from karyashala.prefect_env import apply_prefect_defaults
 apply_prefect_defaults()
 
 from karyashala.errors import KaryashalaError  # noqa: E402
+from tasks.privacy import mask_contacts  # noqa: E402
 
 if TYPE_CHECKING:
     from tasks.roster_report import SyncReport
+    from tasks.stage_report import StageReport
 
 SAMPLE_EVENT = "haryana-it-workshop-2021"
 T = TypeVar("T")
@@ -99,11 +101,113 @@ def roster_sync(event: EventOption, as_json: JsonOption = False) -> None:
     sync(event, as_json)
 
 
+def send(event: str, stage: str, dry_run: bool, as_json: bool) -> "StageReport":
+    """Run send-stage here, with a progress bar fed from the ledger while it sends."""
+    import threading
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from config.event import load_event
+    from config.settings import load_settings
+    from flows.send_stage import send_stage
+    from tasks.ledger import stage_counts
+
+    with operator_errors():
+        event_config = load_event(event)
+        event_config.stage(stage)
+    url = load_settings().store_url
+    finished = threading.Event()
+
+    def watch(progress: Progress) -> None:
+        bar = progress.add_task(f"{stage}", total=None)
+        while not finished.wait(0.5):
+            try:
+                counts = stage_counts(url, event_config.id, stage)
+            except Exception:
+                continue
+            progress.update(bar, completed=counts.sent + counts.failed,
+                            total=counts.sent + counts.failed + counts.pending)  # fmt: skip
+
+    with operator_errors():
+        if as_json or dry_run:
+            report = send_stage(event, stage, dry_run=dry_run)
+        else:
+            with Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                console=err,
+            ) as progress:  # fmt: skip
+                watcher = threading.Thread(target=watch, args=(progress,), daemon=True)
+                watcher.start()
+                try:
+                    report = send_stage(event, stage, dry_run=dry_run)
+                finally:
+                    finished.set()
+                    watcher.join()
+    if as_json:
+        typer.echo(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
+    else:
+        print_stage_report(report)
+    return report
+
+
+def print_stage_report(report: "StageReport") -> None:
+    table = Table(title=f"Stage: {report.stage}", show_header=False)
+    table.add_row("Sent / भेजे गए", str(report.sent))
+    table.add_row("Sent in this run", str(report.sent_this_run))
+    table.add_row("Failed / विफल", str(report.failed))
+    table.add_row("Pending / बाकी", str(report.pending))
+    for reason, count in sorted(report.skipped.items()):
+        table.add_row(f"Skipped: {reason}", str(count))
+    out.print(table)
+    if report.dry_run:
+        out.print(f"Dry run: nothing sent. Previews: {report.previews}")
+    if report.stopped:
+        out.print(f"[yellow]Stopped:[/] {report.stopped}")
+
+
+@app.command()
+def invite(
+    event: EventOption,
+    stage: Annotated[str, typer.Option("--stage", "-s", help="Stage id, e.g. invitation.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Render every message as .eml; send nothing.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Send one stage of the event's invitations by email (each person at most once)."""
+    send(event, stage, dry_run, as_json)
+
+
+@app.command()
+def outbox() -> None:
+    """List the mails the embedded local SMTP server received (no SMTP host configured)."""
+    from config.settings import load_settings
+    from tasks.outbox import outbox_path, read_outbox
+
+    settings = load_settings()
+    entries = read_outbox(settings.data_dir)
+    table = Table("Stage", "To", "Subject", title=f"Outbox: {outbox_path(settings.data_dir)}")
+    for entry in sorted(entries, key=lambda e: (e.stage, e.message_id)):
+        table.add_row(entry.stage, mask_contacts(entry.to), entry.subject)
+    out.print(table)
+    out.print(f"{len(entries)} message(s)")
+
+
 @app.command()
 def demo() -> None:
     """Run the sample workshop on the embedded default: no account, key or server needed."""
+    from config.event import load_event
+    from config.settings import load_settings
+    from tasks.outbox import outbox_path
+
     out.rule("Karyashala demo: the Haryana state IT and social-media workshop")
     sync(SAMPLE_EVENT, as_json=False)
+    for stage in load_event(SAMPLE_EVENT).stages:
+        out.rule(f"Stage: {stage.id}")
+        send(SAMPLE_EVENT, stage.id, dry_run=False, as_json=False)
+    out.rule("Done")
+    out.print(f"Mails are in the local outbox: {outbox_path(load_settings().data_dir)}")
+    out.print("List them with: .venv/bin/karyashala outbox")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Signed tokens for answer, opt-out and check-in links: event and person ids, never contact data."""
+"""Signed tokens for answer, opt-out and check-in links: event and person ids, no contacts."""
 
 import base64
 import hashlib

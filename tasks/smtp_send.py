@@ -1,0 +1,208 @@
+"""Send one claimed batch over one SMTP connection (yagmail), recording each outcome at once."""
+
+import contextlib
+import smtplib
+import ssl
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+import yagmail
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from config.event import Event, Stage
+from config.settings import Settings, load_settings
+from karyashala.errors import KaryashalaError
+from store.models import utc_now
+from tasks.ledger import record_failure, record_sent, release, sent_in_last_day
+from tasks.mail_render import Recipient, Sender, build_message, render_mail
+from tasks.outbox import ensure_local_outbox
+from tasks.privacy import mask_contacts
+
+
+class StageStoppedError(KaryashalaError):
+    """Sending cannot go on this run (login refused, server unreachable); the ledger is true."""
+
+
+@dataclass
+class BatchResult:
+    sent: int = 0
+    failed: int = 0
+    released: int = 0
+    stopped: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class TransientError(Exception):
+    """Worth another try on a fresh connection: 4xx replies, dropped connections, timeouts."""
+
+
+class PermanentError(Exception):
+    """The server refused this message for good: 5xx for the recipient or the content."""
+
+
+def sender_for(settings: Settings) -> Sender:
+    return Sender(
+        address=settings.mail_from,
+        reply_to=settings.reply_to or settings.mail_from,
+        public_url=settings.public_url,
+        signing_key=settings.signing_secret(),
+    )
+
+
+def smtp_password(settings: Settings) -> str | None:
+    if settings.smtp_password_block:
+        from prefect.blocks.system import Secret
+
+        return str(Secret.load(settings.smtp_password_block).get())  # type: ignore[union-attr]
+    return settings.smtp_password.get_secret_value() if settings.smtp_password else None
+
+
+def open_connection(settings: Settings) -> yagmail.SMTP:
+    """Log in once; certificates are verified; never keyring, never a prompt."""
+    if settings.smtp_host is None:
+        outbox = ensure_local_outbox(settings.data_dir)
+        host, port, security = outbox.host, outbox.port, "none"
+    else:
+        host, security = settings.smtp_host, settings.smtp_security
+        port = settings.smtp_port or {"ssl": 465, "starttls": 587, "none": 25}[security]
+    password = smtp_password(settings)
+    context = ssl.create_default_context()
+    client = yagmail.SMTP(
+        user=settings.smtp_user or settings.mail_from,
+        password=password,
+        host=host,
+        port=port,
+        smtp_ssl=security == "ssl",
+        smtp_starttls={"context": context} if security == "starttls" else False,
+        smtp_skip_login=settings.smtp_user is None,
+        soft_email_validation=False,
+        timeout=settings.smtp_timeout_seconds,
+        **({"context": context} if security == "ssl" else {}),
+    )
+    try:
+        client.login()
+    except smtplib.SMTPAuthenticationError as error:
+        raise StageStoppedError(
+            f"The SMTP server refused the login ({error.smtp_code}): check KARYASHALA_SMTP_USER "
+            "and the SMTP password. Nothing more was sent; run the stage again once fixed."
+        ) from None
+    except (OSError, smtplib.SMTPException) as error:
+        raise TransientError(f"cannot connect to {host}:{port} ({type(error).__name__})") from error
+    return client
+
+
+def reply_text(reply: bytes | str) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+
+
+def classify(error: Exception) -> Exception:
+    """SMTP's answer → transient (try again) or permanent (give up on this one)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        code, reply = next(iter(error.recipients.values()))
+        text = f"{code} {reply_text(reply)}"
+        return PermanentError(text) if code >= 500 else TransientError(text)
+    if isinstance(error, smtplib.SMTPResponseException):
+        text = f"{error.smtp_code} {reply_text(error.smtp_error)}"
+        return PermanentError(text) if error.smtp_code >= 500 else TransientError(text)
+    return TransientError(type(error).__name__)
+
+
+class Pacer:
+    """Keeps sends under the per-minute cap across the batches of one process."""
+
+    next_at = 0.0
+
+    @classmethod
+    def wait(cls, per_minute: int | None) -> None:
+        if not per_minute:
+            return
+        now = time.monotonic()
+        if cls.next_at > now:
+            time.sleep(cls.next_at - now)
+        cls.next_at = max(now, cls.next_at) + 60.0 / per_minute
+
+
+def send_one(
+    connection: yagmail.SMTP | None, message: EmailMessage, recipient: Recipient,
+    settings: Settings,
+) -> yagmail.SMTP:  # fmt: skip
+    """Try a message until it is sent, refused for good, or out of attempts; returns the live
+    connection (a fresh one after a fault)."""
+    for attempt in range(1, settings.smtp_max_attempts + 1):
+        try:
+            if connection is None:
+                try:
+                    connection = open_connection(settings)
+                except TransientError as error:
+                    if attempt == settings.smtp_max_attempts:
+                        raise StageStoppedError(
+                            f"The SMTP server is unreachable: {error}. Nothing more was sent; "
+                            "run the stage again when it is back."
+                        ) from None
+                    raise
+            connection.smtp.send_message(message, settings.mail_from, [recipient.email])
+            return connection
+        except StageStoppedError:
+            raise
+        except (smtplib.SMTPException, OSError, TransientError) as error:
+            failure = error if isinstance(error, TransientError) else classify(error)
+            if isinstance(failure, PermanentError):
+                raise failure from None
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    connection.close()
+            connection = None
+            if attempt == settings.smtp_max_attempts:
+                raise failure from None
+            time.sleep(settings.smtp_backoff_seconds * 2 ** (attempt - 1))
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+@task(name="send-batch", cache_policy=NO_CACHE)
+def send_batch(url: str, event: Event, stage: Stage, recipients: list[Recipient]) -> BatchResult:
+    """One connection for the batch; each outcome is committed before the next message."""
+    settings = load_settings()
+    sender = sender_for(settings)
+    logger = get_run_logger()
+    result = BatchResult()
+    already_today = sent_in_last_day(url)
+    connection: yagmail.SMTP | None = None
+    try:
+        for index, recipient in enumerate(recipients):
+            if already_today + result.sent >= settings.smtp_per_day:
+                rest = [r.ledger_id for r in recipients[index:]]
+                release(url, rest)
+                result.released += len(rest)
+                result.stopped = (
+                    f"the daily quota of {settings.smtp_per_day} messages is reached; "
+                    "run the stage again tomorrow to send the rest"
+                )
+                break
+            now = utc_now()
+            message = build_message(
+                event, stage, recipient, render_mail(event, stage, recipient, sender), sender, now
+            )
+            Pacer.wait(settings.smtp_per_minute)
+            try:
+                connection = send_one(connection, message, recipient, settings)
+            except StageStoppedError:
+                rest = [r.ledger_id for r in recipients[index:]]
+                release(url, rest)
+                result.released += len(rest)
+                raise
+            except (PermanentError, TransientError) as failure:
+                kind = "permanent" if isinstance(failure, PermanentError) else "transient"
+                text = mask_contacts(str(failure))
+                record_failure(url, recipient.ledger_id, kind, text)
+                result.failed += 1
+                result.errors.append(f"ledger {recipient.ledger_id}: {kind}: {text}")
+                logger.warning("Message %s failed (%s): %s", recipient.ledger_id, kind, text)
+                continue
+            record_sent(url, recipient.ledger_id)
+            result.sent += 1
+    finally:
+        if connection is not None:
+            connection.close()
+    return result
