@@ -120,6 +120,11 @@ def render_mail(event: Event, stage: Stage, recipient: Recipient, sender: Sender
     )
 
 
+def one_line(text: str) -> str:
+    """Header text on one line, whatever it held: a line break can never start a new header."""
+    return " ".join(text.split())
+
+
 def build_message(
     event: Event,
     stage: Stage,
@@ -132,10 +137,10 @@ def build_message(
     message = EmailMessage(policy=SMTP)
     sender_name = getattr(event.sender_name or event.organiser_unit, recipient.language, None)
     sender_name = sender_name or event.organiser_unit.hi
-    message["From"] = Address(display_name=sender_name, addr_spec=sender.address)
-    message["To"] = Address(display_name=recipient.name, addr_spec=recipient.email)
+    message["From"] = Address(display_name=one_line(sender_name), addr_spec=sender.address)
+    message["To"] = Address(display_name=one_line(recipient.name), addr_spec=recipient.email)
     message["Reply-To"] = sender.reply_to
-    message["Subject"] = rendered.subject
+    message["Subject"] = one_line(rendered.subject)
     message["Date"] = format_datetime(now)
     message["Message-ID"] = recipient.message_id
     links = links_for(sender, event.id, recipient.person_id)

@@ -69,8 +69,9 @@ def open_connection(settings: Settings) -> yagmail.SMTP:
         port = settings.smtp_port or {"ssl": 465, "starttls": 587, "none": 25}[security]
     password = smtp_password(settings)
     context = ssl.create_default_context()
+    login = settings.smtp_user or settings.mail_from
     client = yagmail.SMTP(
-        user=settings.smtp_user or settings.mail_from,
+        user={login: login},  # a plain string without "@" would get "@gmail.com" appended
         password=password,
         host=host,
         port=port,
