@@ -5,7 +5,7 @@ import smtplib
 import ssl
 import time
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.mime.multipart import MIMEMultipart
 
 import yagmail
 from prefect import get_run_logger, task
@@ -16,7 +16,14 @@ from config.settings import Settings, load_settings
 from karyashala.errors import KaryashalaError
 from store.models import utc_now
 from tasks.ledger import record_failure, record_sent, release, sent_in_last_day
-from tasks.mail_render import Recipient, Sender, build_message, render_mail
+from tasks.mail_render import (
+    Recipient,
+    Sender,
+    build_message,
+    calendars,
+    render_mail,
+    wire_bytes,
+)
 from tasks.outbox import ensure_local_outbox
 from tasks.privacy import mask_contacts
 
@@ -126,7 +133,7 @@ class Pacer:
 
 
 def send_one(
-    connection: yagmail.SMTP | None, message: EmailMessage, recipient: Recipient,
+    connection: yagmail.SMTP | None, message: MIMEMultipart, recipient: Recipient,
     settings: Settings,
 ) -> yagmail.SMTP:  # fmt: skip
     """Try a message until it is sent, refused for good, or out of attempts; returns the live
@@ -143,7 +150,7 @@ def send_one(
                             "run the stage again when it is back."
                         ) from None
                     raise
-            connection.smtp.send_message(message, settings.mail_from, [recipient.email])
+            connection.smtp.sendmail(settings.mail_from, [recipient.email], wire_bytes(message))
             return connection
         except StageStoppedError:
             raise
@@ -170,6 +177,8 @@ def send_batch(url: str, event: Event, stage: Stage, recipients: list[Recipient]
     result = BatchResult()
     already_today = sent_in_last_day(url)
     connection: yagmail.SMTP | None = None
+    now = utc_now()
+    ics = calendars(event, stage, sender, now)
     try:
         for index, recipient in enumerate(recipients):
             if already_today + result.sent >= settings.smtp_per_day:
@@ -181,9 +190,9 @@ def send_batch(url: str, event: Event, stage: Stage, recipients: list[Recipient]
                     "run the stage again tomorrow to send the rest"
                 )
                 break
-            now = utc_now()
+            rendered = render_mail(event, stage, recipient, sender)
             message = build_message(
-                event, stage, recipient, render_mail(event, stage, recipient, sender), sender, now
+                event, stage, recipient, rendered, sender, now, ics.get(recipient.language)
             )
             Pacer.wait(settings.smtp_per_minute)
             try:

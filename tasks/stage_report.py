@@ -12,7 +12,7 @@ from config.event import Event, Stage
 from config.settings import load_settings
 from store.models import utc_now
 from tasks.ledger import StageCounts, due_recipients
-from tasks.mail_render import build_message, render_mail
+from tasks.mail_render import build_message, calendars, render_mail, wire_bytes
 from tasks.privacy import mask_contacts
 from tasks.smtp_send import sender_for
 
@@ -53,11 +53,14 @@ def preview_stage(url: str, event: Event, stage: Stage, counts: StageCounts) -> 
         old.unlink()
     samples: list[tuple[str, str, str]] = []
     now = utc_now()
+    ics = calendars(event, stage, sender, now)
     recipients = due_recipients(url, event.id, stage.id, settings.claim_lease_seconds)
     for recipient in recipients:
         rendered = render_mail(event, stage, recipient, sender)
-        message = build_message(event, stage, recipient, rendered, sender, now)
-        (folder / f"{recipient.ledger_id}.eml").write_bytes(bytes(message))
+        message = build_message(
+            event, stage, recipient, rendered, sender, now, ics.get(recipient.language)
+        )
+        (folder / f"{recipient.ledger_id}.eml").write_bytes(wire_bytes(message))
         if len(samples) < SAMPLES:
             samples.append((recipient.language, rendered.subject, mask_contacts(rendered.text)))
     lines = [
