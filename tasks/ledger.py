@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from config.event import Event, Stage
-from store.db import transaction
+from store.db import engine_for, transaction
 from store.models import Attendance, Message, OptOut, Person, Response, utc_now
 from tasks.audience import Answer, Candidate, current_answers, decide_audience
 from tasks.mail_render import Recipient, message_id_for
@@ -210,8 +210,8 @@ def claim_batch(
 
 def record_sent(url: str, ledger_id: int) -> None:
     now = utc_now()
-    with transaction(url) as session:
-        session.execute(
+    with engine_for(url).begin() as connection:
+        connection.execute(
             update(Message)
             .where(Message.id == ledger_id)
             .values(
@@ -222,8 +222,8 @@ def record_sent(url: str, ledger_id: int) -> None:
 
 
 def record_failure(url: str, ledger_id: int, failure: str, error: str) -> None:
-    with transaction(url) as session:
-        session.execute(
+    with engine_for(url).begin() as connection:
+        connection.execute(
             update(Message)
             .where(Message.id == ledger_id)
             .values(
