@@ -46,18 +46,25 @@ FIRST_NAMES = ["अनिल", "बीना", "चेतन", "दीपा", "
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Any:
     with LoopbackSMTPServer() as server:
-        for name, value in {
-            "KARYASHALA_SMTP_HOST": "127.0.0.1",
-            "KARYASHALA_SMTP_PORT": str(server.port),
-            "KARYASHALA_SMTP_SECURITY": "none",
-            "KARYASHALA_MAIL_FROM": "invite@karyashala.test",
-            "KARYASHALA_REPLY_TO": "media@karyashala.test",
-            "KARYASHALA_SIGNING_KEY": "test-signing-key-0123456789",
-            "KARYASHALA_PUBLIC_URL": "https://rsvp.karyashala.test",
-            "KARYASHALA_SMTP_BACKOFF_SECONDS": "0.01",
-        }.items():
-            monkeypatch.setenv(name, value)
+        send_to(server, monkeypatch)
         yield server
+
+
+def send_to(server: LoopbackSMTPServer, monkeypatch: pytest.MonkeyPatch, **more: str) -> None:
+    """Point the settings at a loopback server, with more KARYASHALA_* settings by name."""
+    settings = {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(server.port),
+        "SMTP_SECURITY": "none",
+        "MAIL_FROM": "invite@karyashala.test",
+        "REPLY_TO": "media@karyashala.test",
+        "SIGNING_KEY": "test-signing-key-0123456789",
+        "PUBLIC_URL": "https://rsvp.karyashala.test",
+        "SMTP_BACKOFF_SECONDS": "0.01",
+        **more,
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(f"KARYASHALA_{name}", value)
 
 
 def roster_rows(count: int) -> list[list[str]]:
@@ -257,11 +264,7 @@ def test_bad_login_stops_the_stage_and_leaves_the_ledger_true(
     tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with LoopbackSMTPServer(user="mailer", password="right") as server:
-        monkeypatch.setenv("KARYASHALA_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("KARYASHALA_SMTP_PORT", str(server.port))
-        monkeypatch.setenv("KARYASHALA_SMTP_SECURITY", "none")
-        monkeypatch.setenv("KARYASHALA_SMTP_USER", "mailer")
-        monkeypatch.setenv("KARYASHALA_SMTP_PASSWORD", "wrong")
+        send_to(server, monkeypatch, SMTP_USER="mailer", SMTP_PASSWORD="wrong")
         event = make_event(tmp_path, roster_rows(3))
         with pytest.raises(KaryashalaError, match="refused the login"):
             send_stage(event, "save-the-date")
@@ -385,11 +388,7 @@ def test_killed_mid_wave_then_rerun_sends_everyone_once(
     tmp_path: Path, database_url: str, prefect_api_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with LoopbackSMTPServer(delay=0.01) as server:
-        monkeypatch.setenv("KARYASHALA_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("KARYASHALA_SMTP_PORT", str(server.port))
-        monkeypatch.setenv("KARYASHALA_SMTP_SECURITY", "none")
-        monkeypatch.setenv("KARYASHALA_BATCH_SIZE", "20")
-        monkeypatch.setenv("KARYASHALA_CLAIM_LEASE_SECONDS", "1")
+        send_to(server, monkeypatch, BATCH_SIZE="20", CLAIM_LEASE_SECONDS="1")
         event = make_event(tmp_path, roster_rows(150))
         child = subprocess.Popen(
             [sys.executable, "-m", "karyashala.cli", "invite", "--event", event,
