@@ -96,6 +96,11 @@ def open_connection(settings: Settings) -> yagmail.SMTP:
             f"The SMTP server refused the login ({error.smtp_code}): check KARYASHALA_SMTP_USER "
             "and the SMTP password. Nothing more was sent; run the stage again once fixed."
         ) from None
+    except ssl.SSLCertVerificationError as error:
+        raise StageStoppedError(
+            f"The TLS certificate of {host}:{port} could not be verified ({error.verify_message}). "
+            "Nothing was sent; check KARYASHALA_SMTP_HOST and the server's certificate."
+        ) from None
     except (OSError, smtplib.SMTPException) as error:
         raise TransientError(f"cannot connect to {host}:{port} ({type(error).__name__})") from error
     return client

@@ -35,7 +35,7 @@ from store.models import Message, OptOut, Person, Response, utc_now
 from tasks.mail_render import Recipient, RenderedMail, Sender, build_message, wire_bytes
 from tasks.tokens import verify_token
 from tests.conftest import HEADER, person_row, write_event
-from tests.support.smtp_server import LoopbackSMTPServer
+from tests.support.smtp_server import LoopbackSMTPServer, self_signed_context
 from web.app import create_app
 
 pytestmark = pytest.mark.usefixtures("prefect_api_url", "karyashala_env")
@@ -273,6 +273,20 @@ def test_bad_login_stops_the_stage_and_leaves_the_ledger_true(
         monkeypatch.setenv("KARYASHALA_SMTP_PASSWORD", "right")
         assert send_stage(event, "save-the-date").sent == 3
         assert server.logins >= 1
+
+
+def test_an_untrusted_certificate_stops_the_stage(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with LoopbackSMTPServer(tls_context=self_signed_context(tmp_path)) as server:
+        send_to(server, monkeypatch, SMTP_SECURITY="starttls")
+        event = make_event(tmp_path, roster_rows(2))
+        with pytest.raises(
+            KaryashalaError, match=r"certificate of 127\.0\.0\.1.* could not be verified"
+        ):
+            send_stage(event, "save-the-date")
+        assert server.received == []
+        assert {m.status for m in ledger(database_url, "save-the-date")} == {"pending"}
 
 
 def test_daily_quota_stops_cleanly_and_the_next_run_goes_on(

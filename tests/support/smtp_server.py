@@ -2,6 +2,7 @@
 
 import asyncio
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
+from pathlib import Path
 from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
@@ -43,7 +45,11 @@ class LoopbackSMTPServer:
     """Faults are consumed one per message attempt, in order; refused addresses always fail."""
 
     def __init__(
-        self, user: str | None = None, password: str | None = None, delay: float = 0.0
+        self,
+        user: str | None = None,
+        password: str | None = None,
+        delay: float = 0.0,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         self.received: list[Received] = []
         self.faults: deque[Fault] = deque()
@@ -57,6 +63,8 @@ class LoopbackSMTPServer:
         if user is not None:
             auth = {"authenticator": self._authenticator(user, password or ""),
                     "auth_require_tls": False}  # fmt: skip
+        if tls_context is not None:
+            auth["tls_context"] = tls_context
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **auth)
 
     def __enter__(self) -> "LoopbackSMTPServer":
@@ -126,3 +134,39 @@ class LoopbackSMTPServer:
         deadline = time.monotonic() + timeout
         while len(self.received) < count and time.monotonic() < deadline:
             time.sleep(0.02)
+
+
+def self_signed_context(directory: Path) -> ssl.SSLContext:
+    """A server TLS context with a certificate no client trusts."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    return context
