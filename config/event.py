@@ -111,7 +111,7 @@ class Stage(Model):
     id: Slug
     at: str = Field(
         description="'-7d', '-1d 18:00' (days from the event's start, optional local time) "
-        "or a fixed ISO time such as 2021-11-24T10:00:00+05:30."
+        "or a fixed ISO time such as 2027-11-24T10:00:00+05:30."
     )
     audience: Audience = Field(default_factory=Audience)
     templates: Slug | None = Field(

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8750",
         description="Base of the answer, opt-out and check-in links in mails.",
     )
+    link_max_age_days: int = Field(
+        default=90, ge=1, description="Answer and opt-out links older than this are refused."
+    )
     smtp_host: str | None = Field(
         default=None, description="SMTP server; unset means the embedded local outbox."
     )

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from tasks.roster_report import SyncReport
     from tasks.stage_report import StageReport
 
-SAMPLE_EVENT = "haryana-it-workshop-2021"
+SAMPLE_EVENT = "haryana-it-workshop"
 T = TypeVar("T")
 
 app = typer.Typer(no_args_is_help=True, help="Run a party event's operations as Prefect flows.")

@@ -64,7 +64,7 @@ def mail_domain(address: str) -> str:
 
 
 @cache
-def _environment(templates_dir: Path) -> jinja2.Environment:
+def environment(templates_dir: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir),
         undefined=jinja2.StrictUndefined,
@@ -93,7 +93,7 @@ def links_for(sender: Sender, event_id: str, person_id: int) -> dict[str, str]:
 
 def render_mail(event: Event, stage: Stage, recipient: Recipient, sender: Sender) -> RenderedMail:
     """Subject, HTML and a real plain-text body from templates/email/<stage>/<language>/."""
-    env = _environment(TEMPLATES_DIR)
+    env = environment(TEMPLATES_DIR)
     language = recipient.language if recipient.language in ("hi", "en") else "hi"
     links = links_for(sender, event.id, recipient.person_id)
     catalog = load_districts(event.districts)

@@ -18,7 +18,7 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 from config import EVENTS_DIR
 from tests.support.fake_sheets import FakeSheets
 
-SAMPLE_EVENT = EVENTS_DIR / "haryana-it-workshop-2021.yaml"
+SAMPLE_EVENT = EVENTS_DIR / "haryana-it-workshop.yaml"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 

@@ -13,13 +13,13 @@ from tests.conftest import SAMPLE_EVENT
 
 
 def test_sample_event_holds_the_seed_facts() -> None:
-    event = load_event("haryana-it-workshop-2021")
+    event = load_event("haryana-it-workshop")
     assert event.organiser.hi == "भारतीय जनता पार्टी"
     assert event.organiser_unit.en == "Haryana state unit"
     assert "कार्यशाला" in event.title.hi
     assert event.venue.landmark is not None and event.venue.landmark.hi == "सिग्नेचर टावर के पास"
     assert event.venue.city.hi == "गुरुग्राम"
-    assert event.starts_at == datetime(2021, 12, 1, 10, 30, tzinfo=ZoneInfo("Asia/Kolkata"))
+    assert event.starts_at == datetime(2027, 12, 1, 10, 30, tzinfo=ZoneInfo("Asia/Kolkata"))
     assert event.starts_at.strftime("%A") == "Wednesday"
     assert event.duration_hours == 5
     assert event.presiding.name.hi == "ओमप्रकाश धनखड़"
@@ -74,5 +74,5 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 
 
 def test_unknown_event_lists_the_known_ones() -> None:
-    with pytest.raises(EventConfigError, match="haryana-it-workshop-2021"):
+    with pytest.raises(EventConfigError, match="haryana-it-workshop"):
         load_event("no-such-event")

@@ -14,7 +14,7 @@ from tasks.roster_check import (
 )
 from tests.conftest import HEADER, person_row
 
-COLUMNS = load_event("haryana-it-workshop-2021").roster.columns
+COLUMNS = load_event("haryana-it-workshop").roster.columns
 HARYANA = load_districts("haryana")
 
 

@@ -45,7 +45,7 @@ def count(database_url: str, model: type) -> int:
 def test_sample_roster_syncs_with_its_problems(tmp_path: Path, database_url: str) -> None:
     event = write_event(
         tmp_path,
-        {"source": "csv", "path": str(PROJECT_DIR / "config/rosters/haryana-it-workshop-2021.csv")},
+        {"source": "csv", "path": str(PROJECT_DIR / "config/rosters/haryana-it-workshop.csv")},
     )
     report = sync_roster(str(event))
     assert report.active_people == 70
@@ -283,7 +283,7 @@ def test_a_failing_sync_leaves_the_store_as_it_was(tmp_path: Path, database_url:
 def test_cli_json_contract(tmp_path: Path, prefect_api_url: str, database_url: str) -> None:
     event = write_event(
         tmp_path,
-        {"source": "csv", "path": str(PROJECT_DIR / "config/rosters/haryana-it-workshop-2021.csv")},
+        {"source": "csv", "path": str(PROJECT_DIR / "config/rosters/haryana-it-workshop.csv")},
     )
     result = run_cli(
         "roster", "sync", "--event", str(event), "--json", prefect_api_url=prefect_api_url

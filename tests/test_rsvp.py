@@ -1,0 +1,115 @@
+"""The answer page behind the links: GET shows, POST records, bad links change nothing."""
+
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.testclient import TestClient
+
+from config.event import load_event
+from config.settings import load_settings
+from store.db import engine_for
+from store.models import Person, Response
+from tasks.tokens import sign_token
+from tests.conftest import person_row
+from tests.test_send_stage import make_event
+from web.app import create_app
+
+pytestmark = pytest.mark.usefixtures("prefect_api_url", "karyashala_env")
+KEY = "answer-test-key-0123456789"
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[TestClient, str, int]:
+    monkeypatch.setenv("KARYASHALA_SIGNING_KEY", KEY)
+    event = make_event(
+        tmp_path,
+        [person_row(name="सुनीता मलिक", email="sunita@example.org", district="Sonepat")],
+    )
+    settings = load_settings()
+    with Session(engine_for(settings.store_url)) as session:
+        person_id = session.scalars(select(Person.id)).one()
+    client = TestClient(create_app(settings, [load_event(event)]))
+    return client, sign_token(KEY, "answer", "test-workshop", person_id), person_id
+
+
+def responses() -> list[tuple[str, str, str | None]]:
+    with Session(engine_for(load_settings().store_url)) as session:
+        rows = session.execute(
+            select(Response.answer, Response.channel, Response.deputy_name).order_by(Response.id)
+        )
+        return [(answer, channel, deputy) for answer, channel, deputy in rows]
+
+
+def test_opening_the_link_shows_the_invitation_and_changes_nothing(
+    site: tuple[TestClient, str, int],
+) -> None:
+    client, token, _ = site
+    shown = client.get(f"/r/{token}?answer=yes")
+    assert shown.status_code == 200
+    for text in ("सुनीता मलिक जी", "सोनीपत", "सुबह 10:30 बजे", "सिग्नेचर टावर के पास",
+                 "हाँ, मैं आऊँगा/आऊँगी", "नहीं आ पाऊँगा/पाऊँगी", "प्रतिनिधि"):  # fmt: skip
+        assert text in shown.text
+    assert 'name="viewport"' in shown.text and "<script" not in shown.text
+    assert responses() == []
+
+
+def test_answers_are_kept_and_the_later_one_counts(site: tuple[TestClient, str, int]) -> None:
+    client, token, _ = site
+    first = client.post(f"/r/{token}", data={"answer": "yes"})
+    assert first.status_code == 200 and "आपका उत्तर दर्ज हो गया है" in first.text
+    second = client.post(f"/r/{token}", data={"answer": "no"})
+    assert "नहीं आ पाएँगे" in second.text
+    assert responses() == [("yes", "link", None), ("no", "link", None)]
+
+
+def test_a_deputy_needs_a_name(site: tuple[TestClient, str, int]) -> None:
+    client, token, _ = site
+    missing = client.post(f"/r/{token}", data={"answer": "deputy", "deputy_name": "  "})
+    assert "प्रतिनिधि का नाम लिखें" in missing.text
+    assert responses() == []
+    client.post(f"/r/{token}", data={"answer": "deputy", "deputy_name": "राहुल  यादव"})
+    assert responses() == [("deputy", "link", "राहुल यादव")]
+
+
+def test_tampered_foreign_and_expired_links_change_nothing(
+    site: tuple[TestClient, str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, token, person_id = site
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    opt_out_token = sign_token(KEY, "opt-out", "test-workshop", person_id)
+    other_event = sign_token(KEY, "answer", "another-event", person_id)
+    other_key = sign_token("some-other-key-000000000", "answer", "test-workshop", person_id)
+    swapped_person = sign_token(KEY, "answer", "test-workshop", person_id + 1000)
+    real_time = time.time
+    with monkeypatch.context() as frozen:
+        frozen.setattr(time, "time", lambda: real_time() - 91 * 86_400)
+        expired = sign_token(KEY, "answer", "test-workshop", person_id)
+    for bad in (tampered, opt_out_token, other_event, other_key, swapped_person, expired):
+        for response in (client.get(f"/r/{bad}"), client.post(f"/r/{bad}", data={"answer": "yes"})):
+            assert response.status_code == 400
+            assert "This link is not valid" in response.text
+    assert responses() == []
+
+
+def test_too_many_posts_from_one_address_are_refused(site: tuple[TestClient, str, int]) -> None:
+    client, token, _ = site
+    codes = [client.post(f"/r/{token}", data={"answer": "yes"}).status_code for _ in range(22)]
+    assert codes[:20] == [200] * 20 and codes[20:] == [429, 429]
+    assert len(responses()) == 20
+
+
+def test_after_the_event_answers_are_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, site: tuple[TestClient, str, int]
+) -> None:
+    _, token, _ = site
+    event = load_event(str(tmp_path / "test-workshop.yaml"))
+    past = event.model_copy(update={"starts_at": event.starts_at.replace(year=2020)})
+    client = TestClient(create_app(load_settings(), [past]))
+    assert "answers are closed" in client.get(f"/r/{token}").text or "उत्तर दर्ज नहीं होते" in (
+        client.get(f"/r/{token}").text
+    )
+    client.post(f"/r/{token}", data={"answer": "yes"})
+    assert responses() == []
