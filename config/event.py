@@ -162,6 +162,10 @@ class MediaContact(Model):
 
 class RsvpSettings(Model):
     deadline_days_before: int = Field(default=2, ge=0)
+    convener_roles: list[str] = Field(
+        default_factory=lambda: ["जिला संयोजक", "जिला सह संयोजक"],
+        description="Roles whose confirmation counts a district as covered.",
+    )
 
 
 class Event(Model):

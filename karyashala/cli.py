@@ -178,6 +178,63 @@ def invite(
     send(event, stage, dry_run, as_json)
 
 
+rsvp_app = typer.Typer(no_args_is_help=True, help="The web pages behind the links in mails.")
+app.add_typer(rsvp_app, name="rsvp")
+
+
+@rsvp_app.command("serve")
+def rsvp_serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8750,
+) -> None:
+    """Serve the answer and opt-out pages (put a reverse proxy with TLS in front)."""
+    import uvicorn
+
+    from web.app import create_app
+
+    with operator_errors():
+        uvicorn.run(create_app(), host=host, port=port, proxy_headers=True)
+
+
+@app.command()
+def status(event: EventOption, as_json: JsonOption = False) -> None:
+    """Who has answered: counts, districts with no confirmed convener, and whom to call."""
+    from config.event import load_event
+    from config.settings import load_settings
+    from tasks.coverage import coverage
+    from tasks.districts import load_districts
+    from tasks.ledger import load_candidates
+
+    with operator_errors():
+        event_config = load_event(event)
+    candidates = load_candidates(load_settings().store_url, event_config.id)
+    result = coverage(
+        candidates, load_districts(event_config.districts), event_config.rsvp.convener_roles
+    )
+    counts = {
+        "confirmed": result.confirmed, "declined": result.declined, "deputy": result.deputy,
+        "no_answer": result.no_answer, "attended": result.attended,
+        "districts_without_confirmed_convener": result.districts_without_confirmed_convener,
+    }  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(counts, ensure_ascii=False))
+        return
+    summary = Table(title=f"Answers: {event_config.id}", show_header=False)
+    for label, key in [("Confirmed / आ रहे हैं", "confirmed"), ("Deputy / प्रतिनिधि", "deputy"),
+                       ("Declined / नहीं आ रहे", "declined"), ("No answer / उत्तर नहीं", "no_answer"),
+                       ("Attended / उपस्थित", "attended")]:  # fmt: skip
+        summary.add_row(label, str(counts[key]))
+    out.print(summary)
+    grid = Table("District", "Role", "Confirmed", "Deputy", "Declined", "No answer",
+                 title="By district and role")  # fmt: skip
+    for (district, role), tally in sorted(result.by_district_role.items()):
+        grid.add_row(district, role, *(str(tally[k]) for k in
+                     ("confirmed", "deputy", "declined", "no_answer")))  # fmt: skip
+    out.print(grid)
+    missing = result.districts_without_confirmed_convener
+    out.print("Districts with no confirmed convener: " + (", ".join(missing) or "none"))
+
+
 @app.command()
 def outbox() -> None:
     """List the mails the embedded local SMTP server received (no SMTP host configured)."""

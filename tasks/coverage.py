@@ -1,0 +1,42 @@
+"""Who is coming, district by district, and whom to call. Pure."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from tasks.audience import Candidate
+from tasks.districts import DistrictCatalog
+
+COMING = ("confirmed", "deputy")
+
+
+@dataclass
+class Coverage:
+    confirmed: int = 0
+    declined: int = 0
+    deputy: int = 0
+    no_answer: int = 0
+    attended: int = 0
+    districts_without_confirmed_convener: list[str] = field(default_factory=list)
+    by_district_role: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
+
+
+def coverage(
+    candidates: list[Candidate], catalog: DistrictCatalog, convener_roles: list[str]
+) -> Coverage:
+    """Counts over active people; a deputy counts as coming, a walk-in only as attended."""
+    result = Coverage()
+    covered: set[str] = set()
+    for person in candidates:
+        if not person.active:
+            continue
+        status = {"none": "no_answer"}.get(person.answer, person.answer)
+        setattr(result, status, getattr(result, status) + 1)
+        result.attended += person.attended
+        key = (person.district or "—", person.role or "—")
+        result.by_district_role.setdefault(key, Counter())[status] += 1
+        if person.answer in COMING and person.role in convener_roles and person.district:
+            covered.add(person.district)
+    result.districts_without_confirmed_convener = [
+        district.en for district in catalog.districts if district.en not in covered
+    ]
+    return result
