@@ -78,6 +78,12 @@ class RosterSource(Model):
     path: Path | None = None
     columns: ColumnMap
     default_region: str = Field(default="IN", description="Phone region for numbers without +.")
+    answer_column: str | None = Field(
+        default=None, description="A column ops fill after a phone call: हाँ / नहीं / yes / no."
+    )
+    attendance_column: str | None = Field(
+        default=None, description="A column marked on the day for those who came (उपस्थित)."
+    )
 
     @model_validator(mode="after")
     def _source_has_its_location(self) -> "RosterSource":

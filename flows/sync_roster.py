@@ -10,6 +10,7 @@ from tasks.roster_check import check_roster
 from tasks.roster_report import SyncReport, build_report, publish_sync_report, write_problems
 from tasks.roster_source import read_roster
 from tasks.roster_store import store_roster
+from tasks.status_sheet import working_columns
 
 
 @flow(name="sync-roster", log_prints=False)
@@ -27,6 +28,7 @@ def sync_roster(event: str) -> SyncReport:
         load_districts(event_config.districts),
         default_language=event_config.default_language,
         region=event_config.roster.default_region,
+        working_columns=working_columns(event_config.roster),
     )
     stored = store_roster(
         load_settings().store_url, event_config.id, event_config.roster.source, whole(checked)

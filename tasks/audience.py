@@ -36,15 +36,20 @@ class Candidate:
     opted_out: bool
 
 
-def current_answers(answers: Iterable[Answer]) -> dict[int, AnswerStatus]:
-    """Every answer is kept; the latest one a person gave, by any channel, is their status."""
+def latest_answers(answers: Iterable[Answer]) -> dict[int, Answer]:
+    """Every answer is kept; the latest a person gave, by any channel, is the one that counts."""
     latest: dict[int, Answer] = {}
     for answer in answers:
         known = latest.get(answer.person_id)
         if known is None or answer.received_at >= known.received_at:
             latest[answer.person_id] = answer
+    return latest
+
+
+def current_answers(answers: Iterable[Answer]) -> dict[int, AnswerStatus]:
     return {
-        person_id: ANSWER_STATUS.get(answer.answer, "none") for person_id, answer in latest.items()
+        person_id: ANSWER_STATUS.get(answer.answer, "none")
+        for person_id, answer in latest_answers(answers).items()
     }
 
 

@@ -247,14 +247,14 @@ class _RowChecker:
 
     def __init__(
         self, table: RosterTable, columns: ColumnMap, catalog: DistrictCatalog,
-        default_language: str, region: str,
+        default_language: str, region: str, working_columns: frozenset[str],
     ) -> None:  # fmt: skip
         self.positions = header_positions(table.header, columns)
         self.titles = columns.mapped()
         self.extra_columns = [
             (index, clean_text(title) or f"column {index + 1}")
             for index, title in enumerate(table.header)
-            if index not in self.positions.values()
+            if index not in self.positions.values() and clean_text(title) not in working_columns
         ]
         self.catalog = catalog
         self.default_language = default_language
@@ -390,9 +390,13 @@ def check_roster(
     catalog: DistrictCatalog,
     default_language: str = "hi",
     region: str = "IN",
+    working_columns: frozenset[str] = frozenset(),
 ) -> CheckedRoster:
-    """Every non-blank row becomes a person (duplicates merged); every fault becomes a problem."""
-    checker = _RowChecker(table, columns, catalog, default_language, region)
+    """Every non-blank row becomes a person (duplicates merged); every fault becomes a problem.
+
+    Working columns (answers, attendance, status written back) are not facts about a person.
+    """
+    checker = _RowChecker(table, columns, catalog, default_language, region, working_columns)
     rows_read = 0
     for offset, cells in enumerate(table.rows):
         if not any(cell.strip() for cell in cells):

@@ -218,3 +218,24 @@ def write_worksheet(key: str, title: str, rows: list[list[str]], settings: Setti
         return requests_made + 1
     except (APIError, requests.RequestException) as error:
         raise describe_failure(error, key, title) from None
+
+
+def write_ranges(
+    key: str, worksheet: str | None, data: list[dict[str, Any]], settings: Settings
+) -> None:
+    """Write several ranges of one worksheet in one values:batchUpdate, as literal text (RAW)."""
+    client = sheets_client(settings)
+    title = worksheet or worksheet_titles(fetch_metadata(client, key))[0]
+    try:
+        client.values_batch_update(
+            key,
+            {
+                "valueInputOption": "RAW",
+                "data": [
+                    {"range": f"{quote_title(title)}!{item['range']}", "values": item["values"]}
+                    for item in data
+                ],
+            },
+        )
+    except (APIError, requests.RequestException) as error:
+        raise describe_failure(error, key, title) from None

@@ -1,0 +1,173 @@
+"""collect-confirmations' work: answers and attendance from the sheet into the store, and each
+person's status back to the sheet."""
+
+import csv
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import select
+
+from config.event import Event
+from config.settings import load_settings
+from store.db import transaction
+from store.models import Attendance, Person, Response, utc_now
+from tasks.audience import Answer, latest_answers
+from tasks.coverage import Coverage
+from tasks.ledger import load_candidates
+from tasks.roster_check import CheckedRoster, RosterTable, clean_text
+from tasks.roster_diff import COMPARED_FIELDS, StoredPerson, diff_roster
+from tasks.sheets import write_ranges
+from tasks.status_sheet import PersonStatus, parse_answer, parse_attended, status_write
+
+ANSWER_STATUS = {"yes": "confirmed", "no": "declined", "deputy": "deputy"}
+
+
+@dataclass
+class SheetCollection:
+    rows_by_person: dict[int, int] = field(default_factory=dict)
+    statuses: dict[int, PersonStatus] = field(default_factory=dict)
+    new_answers: int = 0
+    new_attendance: int = 0
+    unclear_rows: list[int] = field(default_factory=list)
+
+
+def _column(table: RosterTable, title: str | None) -> int | None:
+    if not title:
+        return None
+    folded = [clean_text(h).casefold() for h in table.header]
+    target = clean_text(title).casefold()
+    return folded.index(target) if target in folded else None
+
+
+@task(name="record-sheet-answers", cache_policy=NO_CACHE)
+def record_sheet_answers(
+    url: str, event: Event, table: RosterTable, checked: CheckedRoster
+) -> SheetCollection:
+    """A sheet answer is a new response only when the cell changed since the last one read, so a
+    link answer given after it still counts, and a new manual entry overrides that again."""
+    answer_at = _column(table, event.roster.answer_column)
+    attended_at = _column(table, event.roster.attendance_column)
+    result = SheetCollection()
+    cells = {offset + table.first_data_row: row for offset, row in enumerate(table.rows)}
+    with transaction(url) as session:
+        columns = [getattr(Person, n) for n in ("id", "active", "source_row", *COMPARED_FIELDS)]
+        stored = [
+            StoredPerson(person_id, active, row, dict(zip(COMPARED_FIELDS, values, strict=True)))
+            for person_id, active, row, *values in session.execute(
+                select(*columns).where(Person.event_id == event.id)
+            )
+        ]
+        diff = diff_roster(stored, checked.people)
+        for person_id, person in [*diff.unchanged, *diff.changed, *diff.returned]:
+            result.rows_by_person[person_id] = person.source_row
+        answers = [
+            Answer(person_id, answer, channel, received_at)
+            for person_id, answer, channel, received_at in session.execute(
+                select(Response.person_id, Response.answer, Response.channel, Response.received_at)
+                .where(Response.event_id == event.id)
+                .order_by(Response.received_at)
+            )
+        ]
+        last_sheet = {a.person_id: a.answer for a in answers if a.channel == "sheet"}
+        attended = set(
+            session.scalars(
+                select(Attendance.person_id).where(
+                    Attendance.event_id == event.id, Attendance.person_id.is_not(None)
+                )
+            )
+        )
+        now = utc_now()
+        for person_id, row in result.rows_by_person.items():
+            cells_of_row = cells.get(row, [])
+            if answer_at is not None and answer_at < len(cells_of_row):
+                try:
+                    answer = parse_answer(cells_of_row[answer_at])
+                except ValueError:
+                    result.unclear_rows.append(row)
+                    answer = None
+                if answer is not None and last_sheet.get(person_id) != answer:
+                    session.add(
+                        Response(
+                            event_id=event.id,
+                            person_id=person_id,
+                            channel="sheet",
+                            answer=answer,
+                            raw_text=cells_of_row[answer_at][:200],
+                            received_at=now,
+                        )
+                    )
+                    answers.append(Answer(person_id, answer, "sheet", now))
+                    result.new_answers += 1
+            if (
+                attended_at is not None
+                and attended_at < len(cells_of_row)
+                and parse_attended(cells_of_row[attended_at])
+                and person_id not in attended
+            ):
+                session.add(Attendance(event_id=event.id, person_id=person_id,
+                                       recorded_by="sheet", recorded_at=now))  # fmt: skip
+                result.new_attendance += 1
+        for person_id, latest in latest_answers(answers).items():
+            result.statuses[person_id] = PersonStatus(
+                ANSWER_STATUS.get(latest.answer, "none"), latest.channel, latest.received_at
+            )
+    return result
+
+
+@task(name="write-status", cache_policy=NO_CACHE)
+def write_status(event: Event, table: RosterTable, collection: SheetCollection) -> str:
+    """Status, channel and time of the last answer for every person: one RAW write."""
+    settings = load_settings()
+    data, _ = status_write(
+        table.header, collection.rows_by_person, collection.statuses, ZoneInfo(event.timezone)
+    )
+    roster = event.roster
+    if roster.source == "sheets":
+        assert roster.spreadsheet_key is not None
+        write_ranges(roster.spreadsheet_key, roster.worksheet, data, settings)
+        return "the roster worksheet"
+    path = settings.event_output_dir(event.id) / "status.csv"
+    columns = [[row[0] for row in item["values"]] for item in data]
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle).writerows(zip(*columns, strict=True))
+    return str(path)
+
+
+def coverage_for(url: str, event: Event) -> Coverage:
+    from tasks.coverage import coverage
+    from tasks.districts import load_districts
+
+    return coverage(
+        load_candidates(url, event.id), load_districts(event.districts), event.rsvp.convener_roles
+    )
+
+
+@task(name="publish-coverage", cache_policy=NO_CACHE)
+def publish_coverage(event: Event, result: Coverage) -> None:
+    rows = [
+        {
+            "district": district,
+            "role": role,
+            **{k: tally[k] for k in ("confirmed", "deputy", "declined", "no_answer")},
+        }
+        for (district, role), tally in sorted(result.by_district_role.items())
+    ]
+    create_table_artifact(
+        key=f"coverage-{event.id}", table=rows, description="Answers by district and role"
+    )
+    missing = ", ".join(result.districts_without_confirmed_convener) or "none / कोई नहीं"
+    create_markdown_artifact(
+        key=f"coverage-summary-{event.id}",
+        markdown=(
+            f"# {event.id}: answers\n\n| | |\n|---|---:|\n"
+            f"| आ रहे हैं / confirmed | {result.confirmed} |\n"
+            f"| प्रतिनिधि / deputy | {result.deputy} |\n"
+            f"| नहीं आ रहे / declined | {result.declined} |\n"
+            f"| उत्तर नहीं / no answer | {result.no_answer} |\n"
+            f"| उपस्थित / attended | {result.attended} |\n\n"
+            f"**Districts with no confirmed convener:** {missing}\n"
+        ),
+    )

@@ -1,0 +1,109 @@
+"""collect-confirmations against the fake Sheets server: sheet answers, link answers, write-back."""
+
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flows.collect_confirmations import collect_confirmations
+from flows.sync_roster import sync_roster
+from store.db import engine_for
+from store.models import Person, Response, utc_now
+from tests.conftest import HEADER, person_row, write_event
+from tests.support.fake_sheets import FakeSheets
+
+pytestmark = pytest.mark.usefixtures("prefect_api_url", "karyashala_env")
+KEY = "collect-sheet"
+SHEET_HEADER = [*HEADER, "उत्तर", "उपस्थित"]
+
+
+def sheet_event(tmp_path: Path, fake: FakeSheets, rows: list[list[str]]) -> str:
+    fake.add_spreadsheet(KEY, {"सूची": [SHEET_HEADER, *rows]})
+    path = write_event(
+        tmp_path,
+        {"source": "sheets", "spreadsheet_key": KEY, "worksheet": "सूची",
+         "answer_column": "उत्तर", "attendance_column": "उपस्थित"},
+    )  # fmt: skip
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert data["roster"]["answer_column"] == "उत्तर"
+    sync_roster(str(path))
+    return str(path)
+
+
+def row(n: int, answer: str = "", attended: str = "") -> list[str]:
+    person = person_row(
+        name=f"व्यक्ति {n}",
+        email=f"p{n}@example.org",
+        phone=f"98123000{n:02d}",
+        district=["Gurgaon", "Hisar", "Rohtak"][n % 3],
+    )
+    return [*person, answer, attended]
+
+
+def link_answer(database_url: str, email: str, answer: str) -> None:
+    with Session(engine_for(database_url)) as session, session.begin():
+        person_id = session.scalars(select(Person.id).where(Person.email == email)).one()
+        session.add(Response(event_id="test-workshop", person_id=person_id, channel="link",
+                             answer=answer, received_at=utc_now()))  # fmt: skip
+
+
+def status_cell(fake: FakeSheets, sheet_row: int) -> str:
+    values = fake.values(KEY, "सूची")
+    column = values[0].index("स्थिति / Status")
+    cells = values[sheet_row - 1]
+    return cells[column] if column < len(cells) else ""
+
+
+def test_sheet_answers_link_answers_and_the_write_back(
+    tmp_path: Path, database_url: str, fake_sheets: FakeSheets
+) -> None:
+    event = sheet_event(tmp_path, fake_sheets, [row(0), row(1, "हाँ"), row(2, "शायद"), row(3)])
+    link_answer(database_url, "p0@example.org", "yes")
+    fake_sheets.requests.clear()
+    first = collect_confirmations(event)
+    assert first["confirmed"] == 2 and first["no_answer"] == 2, first
+    assert first["unclear_rows"] == [4]
+    writes = [r for r in fake_sheets.api_requests() if r.method == "POST"]
+    assert len(writes) == 1 and writes[0].body["valueInputOption"] == "RAW"
+    assert status_cell(fake_sheets, 2) == "आ रहे हैं / confirmed"
+    assert status_cell(fake_sheets, 3) == "आ रहे हैं / confirmed"
+    assert status_cell(fake_sheets, 5) == "उत्तर नहीं / no answer"
+
+    time.sleep(0.01)
+    fake_sheets.spreadsheets[KEY]["सूची"].rows[1] = row(0, "नहीं")  # a call after the link answer
+    second = collect_confirmations(event)
+    assert status_cell(fake_sheets, 2) == "नहीं आ रहे / declined"
+    assert second["declined"] == 1
+
+    time.sleep(0.01)
+    link_answer(database_url, "p0@example.org", "yes")  # the invitee changes their mind again
+    third = collect_confirmations(event)
+    assert third["new_sheet_answers"] == 0  # the unchanged cell is not a new answer
+    assert status_cell(fake_sheets, 2) == "आ रहे हैं / confirmed"
+    with Session(engine_for(database_url)) as session:
+        kept = session.scalars(select(Response.channel).order_by(Response.id)).all()
+    assert kept == ["link", "sheet", "sheet", "link"]  # every answer is kept
+
+    resync = sync_roster(event)
+    assert (resync.changed, resync.added, resync.removed) == (0, 0, 0)
+
+
+def test_attendance_column_counts(
+    tmp_path: Path, database_url: str, fake_sheets: FakeSheets
+) -> None:
+    event = sheet_event(tmp_path, fake_sheets, [row(0, "हाँ", "उपस्थित"), row(1, "", "")])
+    assert collect_confirmations(event)["attended"] == 1
+    assert collect_confirmations(event)["attended"] == 1  # collecting twice counts once
+
+
+def test_write_back_is_one_request_for_any_number_of_people(
+    tmp_path: Path, database_url: str, fake_sheets: FakeSheets
+) -> None:
+    event = sheet_event(tmp_path, fake_sheets, [row(n, "हाँ" if n % 2 else "") for n in range(60)])
+    fake_sheets.requests.clear()
+    collect_confirmations(event)
+    api = fake_sheets.api_requests()
+    assert [r.method for r in api] == ["GET", "GET", "POST"]
