@@ -255,13 +255,32 @@ def demo() -> None:
     """Run the sample workshop on the embedded default: no account, key or server needed."""
     from config.event import load_event
     from config.settings import load_settings
+    from flows.collect_confirmations import collect_confirmations
+    from karyashala.demo import answer_links, answer_some, local_web_app
     from tasks.outbox import outbox_path
 
     out.rule("Karyashala demo: the Haryana state IT and social-media workshop")
     sync(SAMPLE_EVENT, as_json=False)
-    for stage in load_event(SAMPLE_EVENT).stages:
-        out.rule(f"Stage: {stage.id}")
-        send(SAMPLE_EVENT, stage.id, dry_run=False, as_json=False)
+    data_dir = load_settings().data_dir
+    with local_web_app() as base:
+        out.print(f"Answer pages served at {base}")
+        for stage in load_event(SAMPLE_EVENT).stages:
+            out.rule(f"Stage: {stage.id}")
+            send(SAMPLE_EVENT, stage.id, dry_run=False, as_json=False)
+            if stage.id == "invitation":
+                answered = answer_some(answer_links(data_dir, "invitation"))
+                out.print(f"Invitees answered through the web app (real HTTP): {answered}")
+                collected = collect_confirmations(SAMPLE_EVENT)
+                out.print(
+                    "Collected: "
+                    + ", ".join(
+                        f"{k} {collected[k]}"
+                        for k in ("confirmed", "deputy", "declined", "no_answer")
+                    )  # fmt: skip
+                    + f"; status written to {collected['status_written_to']}"
+                )
+    out.rule("Answers")
+    status(SAMPLE_EVENT, as_json=False)
     out.rule("Done")
     out.print(f"Mails are in the local outbox: {outbox_path(load_settings().data_dir)}")
     out.print("List them with: .venv/bin/karyashala outbox")

@@ -48,9 +48,9 @@ class Invitee:
 
 
 class PostLimiter:
-    """At most `limit` POSTs per client address in `window` seconds: enough for a person."""
+    """At most `limit` POSTs per key in `window` seconds."""
 
-    def __init__(self, limit: int = 20, window: float = 600.0) -> None:
+    def __init__(self, limit: int, window: float = 600.0) -> None:
         self.limit, self.window = limit, window
         self.seen: defaultdict[str, deque[float]] = defaultdict(deque)
 
@@ -69,7 +69,10 @@ class LinkApp:
     def __init__(self, settings: Settings, events: list[Event]) -> None:
         self.settings = settings
         self.events = {event.id: event for event in events}
-        self.limiter = PostLimiter()
+        # Per link, a person changing their mind; per address, generous: many invitees share
+        # one carrier-grade NAT address on mobile networks.
+        self.per_link = PostLimiter(limit=10)
+        self.per_address = PostLimiter(limit=300)
 
     def invitee(self, token: str, purpose: Purpose) -> Invitee | None:
         """Who a link is for; None for a tampered, foreign or expired one."""
@@ -124,7 +127,8 @@ class LinkApp:
                 invitee, chosen=request.query_params.get("answer"),
                 answer_status=self.status(invitee), closed=closed, saved=False, problem=None,
             )  # fmt: skip
-        if not self.limiter.allow(request.client.host if request.client else "unknown"):
+        address = request.client.host if request.client else "unknown"
+        if not (self.per_link.allow(str(invitee.person_id)) and self.per_address.allow(address)):
             return page("error.html.j2", {"lang": invitee.language}, status=429)
         form = await request.form()
         answer = str(form.get("answer", ""))

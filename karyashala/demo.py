@@ -1,0 +1,75 @@
+"""The demo's invitees: the web app on localhost, and a few of them answering through it."""
+
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from tasks.outbox import free_port, outbox_path
+
+ANSWER_LINK = re.compile(r"(https?://\S+/r/[\w.-]+)\?answer=yes")
+
+
+@contextmanager
+def local_web_app() -> Iterator[str]:
+    """Serve the answer pages on a free local port; links in mails sent meanwhile point here."""
+    from web.app import create_app
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    previous = os.environ.get("KARYASHALA_PUBLIC_URL")
+    os.environ["KARYASHALA_PUBLIC_URL"] = base
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join()
+        if previous is None:
+            os.environ.pop("KARYASHALA_PUBLIC_URL", None)
+        else:
+            os.environ["KARYASHALA_PUBLIC_URL"] = previous
+
+
+def answer_links(data_dir: Path, stage: str) -> list[str]:
+    """The answer links of a stage's mails in the local outbox, in a stable order."""
+    links = []
+    for path in sorted((outbox_path(data_dir) / "new").glob("*")):
+        message = message_from_bytes(path.read_bytes(), policy=default)
+        if str(message["X-Karyashala-Stage"] or "").endswith(f"/{stage}"):
+            body = message.get_body(("plain",))
+            found = ANSWER_LINK.search(body.get_content()) if body is not None else None
+            if found:
+                links.append(found.group(1))
+    return sorted(links)
+
+
+def answer_some(links: list[str]) -> dict[str, int]:
+    """Most say yes, some no, one sends a deputy; the rest stay silent for the reminder."""
+    plan = ["yes", "yes", "yes", "no", "yes", "", "yes", "", "deputy", "yes"]
+    counts: dict[str, int] = {}
+    with httpx.Client(timeout=10) as client:
+        for index, link in enumerate(links):
+            answer = plan[index % len(plan)]
+            if not answer:
+                continue
+            form = {"answer": answer}
+            if answer == "deputy":
+                form["deputy_name"] = "राहुल यादव"
+            client.post(link, data=form).raise_for_status()
+            counts[answer] = counts.get(answer, 0) + 1
+    return counts
