@@ -276,7 +276,7 @@ def demo() -> None:
                     + ", ".join(
                         f"{k} {collected[k]}"
                         for k in ("confirmed", "deputy", "declined", "no_answer")
-                    )  # fmt: skip
+                    )
                     + f"; status written to {collected['status_written_to']}"
                 )
     out.rule("Answers")
