@@ -196,6 +196,20 @@ def rsvp_serve(
         uvicorn.run(create_app(), host=host, port=port, proxy_headers=True)
 
 
+@rsvp_app.command("pin")
+def rsvp_pin(event: EventOption) -> None:
+    """Print the event's check-in PIN for the volunteers at the door (/c/<event id>)."""
+    from config.event import load_event
+    from config.settings import load_settings
+    from tasks.tokens import volunteer_pin
+
+    with operator_errors():
+        event_config = load_event(event)
+    settings = load_settings()
+    out.print(f"Check-in page: {settings.public_url.rstrip('/')}/c/{event_config.id}")
+    out.print(f"Volunteer PIN: {volunteer_pin(settings.signing_secret(), event_config.id)}")
+
+
 @app.command()
 def status(event: EventOption, as_json: JsonOption = False) -> None:
     """Who has answered: counts, districts with no confirmed convener, and whom to call."""

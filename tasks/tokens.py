@@ -8,7 +8,7 @@ from typing import Literal
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-Purpose = Literal["answer", "opt-out", "check-in"]
+Purpose = Literal["answer", "opt-out", "check-in", "volunteer"]
 
 
 class InvalidTokenError(Exception):
@@ -57,3 +57,9 @@ def verify_check_in_code(key: str, event_id: str, code: str) -> int:
     if not hmac.compare_digest(expected, code.strip().upper()):
         raise InvalidTokenError("invalid")
     return int(person_part)
+
+
+def volunteer_pin(key: str, event_id: str) -> str:
+    """The event's door PIN for volunteers: six digits, derived, so nothing more is stored."""
+    digest = hmac.new(key.encode(), f"volunteer-pin:{event_id}".encode(), hashlib.sha256)
+    return f"{int.from_bytes(digest.digest()[:8], 'big') % 1_000_000:06d}"
