@@ -1,11 +1,13 @@
 """Render one stage's mail for one person and build the MIME message. Pure: no network."""
 
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from email.charset import BASE64, Charset
 from email.encoders import encode_base64
 from email.header import Header
 from email.mime.base import MIMEBase
+from email.mime.image import MIMEImage
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import compat32
@@ -14,6 +16,7 @@ from functools import cache
 from pathlib import Path
 
 import jinja2
+import segno
 from babel.dates import format_date
 
 from config import TEMPLATES_DIR
@@ -142,6 +145,16 @@ def _utf8() -> Charset:
 UTF8 = _utf8()
 
 
+QR_CONTENT_ID = "check-in-code"
+
+
+def qr_png(code: str) -> bytes:
+    """The check-in code as a QR image a volunteer's phone can scan."""
+    buffer = io.BytesIO()
+    segno.make(code, error="m").save(buffer, kind="png", scale=6, border=2)
+    return buffer.getvalue()
+
+
 def text_part(text: str, subtype: str) -> MIMENonMultipart:
     part = MIMENonMultipart("text", subtype, charset="utf-8")
     part.set_payload(text, UTF8)
@@ -177,11 +190,20 @@ def build_message(
     alternative = MIMEMultipart("alternative")
     alternative.attach(text_part(rendered.text, "plain"))
     alternative.attach(text_part(rendered.html, "html"))
+    body: MIMEMultipart = alternative
+    if stage.check_in_code:
+        body = MIMEMultipart("related")
+        body.attach(alternative)
+        code = check_in_code(sender.signing_key, event.id, recipient.person_id)
+        image = MIMEImage(qr_png(code), "png")
+        image.add_header("Content-ID", f"<{QR_CONTENT_ID}>")
+        image.add_header("Content-Disposition", "inline", filename="check-in.png")
+        body.attach(image)
     if calendar is None:
-        message = alternative
+        message = body
     else:
         message = MIMEMultipart("mixed")
-        message.attach(alternative)
+        message.attach(body)
         attachment = MIMEBase("text", "calendar", method="PUBLISH", charset="utf-8")
         attachment.set_payload(calendar)
         encode_base64(attachment)

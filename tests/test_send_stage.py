@@ -204,6 +204,11 @@ def test_audiences_and_skip_reasons(
     assert item.recipients == ["person0@example.org"]
     body = item.message.get_body(("plain",))
     assert body is not None and "Your check-in code" in body.get_content()
+    images = [p for p in item.message.walk() if p.get_content_type() == "image/png"]
+    assert len(images) == 1 and images[0]["Content-ID"] == "<check-in-code>"
+    assert images[0].get_content().startswith(b"\x89PNG")
+    html = item.message.get_body(("html",))
+    assert html is not None and 'src="cid:check-in-code"' in html.get_content()
 
 
 def test_opt_out_link_is_honoured_by_the_next_stage(
