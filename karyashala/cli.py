@@ -210,6 +210,18 @@ def rsvp_pin(event: EventOption) -> None:
     out.print(f"Volunteer PIN: {volunteer_pin(settings.signing_secret(), event_config.id)}")
 
 
+@app.command("attendance-list")
+def attendance_list(event: EventOption) -> None:
+    """Write a printable attendance list (HTML, by district) for a door without phones."""
+    from config.event import load_event
+    from config.settings import load_settings
+    from tasks.attendance_list import write_attendance_list
+
+    with operator_errors():
+        event_config = load_event(event)
+    out.print(f"Written: {write_attendance_list(event_config, load_settings())}")
+
+
 @app.command()
 def status(event: EventOption, as_json: JsonOption = False) -> None:
     """Who has answered: counts, districts with no confirmed convener, and whom to call."""

@@ -81,3 +81,18 @@ def test_search_by_phone_then_walk_in(door: tuple[TestClient, int]) -> None:
         data={"name": "नया  व्यक्ति", "district": "Gurgaon", "phone": "98123 99999"},
     )
     assert attendance() == [(None, "नया व्यक्ति", "रीना")]
+
+
+def test_printable_list_is_sorted_by_district_with_codes(
+    door: tuple[TestClient, int], tmp_path: Path
+) -> None:
+    from tasks.attendance_list import write_attendance_list
+
+    _, sunita = door
+    html = write_attendance_list(
+        load_event(str(tmp_path / "test-workshop.yaml")), load_settings()
+    ).read_text(encoding="utf-8")
+    assert "उपस्थिति सूची" in html and "गुरुग्राम / Gurugram" in html
+    assert html.index("अनिल कुमार") < html.index("सुनीता मलिक")
+    assert check_in_code(KEY, "test-workshop", sunita) in html
+    assert "Noto Sans Devanagari" in html
