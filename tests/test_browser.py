@@ -1,0 +1,138 @@
+"""In a real browser (Debian's headless Chromium): an invitee taps yes on the link from their
+mail; a volunteer signs in at the door. Screenshots go to test-artifacts/ for a person to see."""
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.event import load_event
+from config.settings import load_settings
+from flows.collect_confirmations import collect_confirmations
+from flows.send_stage import send_stage
+from store.db import engine_for
+from store.models import Response
+from tasks.outbox import free_port
+from tasks.tokens import volunteer_pin
+from tests.support.fake_sheets import FakeSheets
+from tests.support.smtp_server import LoopbackSMTPServer
+from tests.test_collect import row as sheet_row
+from tests.test_collect import sheet_event, status_cell
+from tests.test_send_stage import send_to
+from web.app import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+PHONE = {"width": 360, "height": 740}
+
+pytestmark = [
+    pytest.mark.usefixtures("prefect_api_url", "karyashala_env"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+        reason="Debian's chromium is not installed (.ci/run installs it)",
+    ),
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
+
+
+class WebServer:
+    """The web app on a loopback port chosen first, so mails can carry its address."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.server: uvicorn.Server | None = None
+
+    def start(self, event: str) -> None:
+        app = create_app(load_settings(), [load_event(event)])
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        threading.Thread(target=self.server.run, daemon=True).start()
+        while not self.server.started:
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+
+
+@pytest.fixture
+def web(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebServer]:
+    server = WebServer()
+    monkeypatch.setenv("KARYASHALA_PUBLIC_URL", server.base)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=shutil.which("chromium") or CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-quic", "--no-first-run"],
+        )  # fmt: skip
+        yield chromium
+        chromium.close()
+
+
+def test_invitee_taps_yes_and_the_sheet_shows_it(
+    tmp_path: Path, fake_sheets: FakeSheets, web: WebServer, browser: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    with LoopbackSMTPServer() as smtp:
+        send_to(smtp, monkeypatch, PUBLIC_URL=web.base)
+        event = sheet_event(tmp_path, fake_sheets, [sheet_row(0), sheet_row(1)])
+        web.start(event)
+        send_stage(event, "invitation")
+        mail = next(r.message for r in smtp.received if r.recipients == ["p1@example.org"])
+    text = mail.get_body(("plain",))
+    assert text is not None
+    link = next(w for w in text.get_content().split() if "/r/" in w and "answer=yes" in w)
+    assert link.startswith(web.base)
+
+    page = browser.new_page(viewport=PHONE, locale="hi-IN")  # type: ignore[attr-defined]
+    page.goto(link)
+    page.screenshot(path=str(SCREENSHOTS / "answer-page-hi.png"), full_page=True)
+    with Session(engine_for(load_settings().store_url)) as session:
+        assert session.scalars(select(Response)).all() == []  # opening the link changed nothing
+    page.get_by_role("button", name="हाँ, मैं आऊँगा/आऊँगी").click()
+    page.wait_for_selector("text=आपका उत्तर दर्ज हो गया है")
+    page.screenshot(path=str(SCREENSHOTS / "answer-recorded-hi.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]  # fits a small phone, no sideways scrolling
+
+    with Session(engine_for(load_settings().store_url)) as session:
+        assert session.scalars(select(Response.answer)).all() == ["yes"]
+    collect_confirmations(event)
+    assert status_cell(fake_sheets, 3) == "आ रहे हैं / confirmed"
+
+
+def test_volunteer_signs_in_and_sees_the_door_page(
+    tmp_path: Path, fake_sheets: FakeSheets, web: WebServer, browser: object,
+) -> None:  # fmt: skip
+    event = sheet_event(tmp_path, fake_sheets, [sheet_row(0), sheet_row(1)])
+    web.start(event)
+    page = browser.new_page(viewport=PHONE, locale="hi-IN")  # type: ignore[attr-defined]
+    page.goto(f"{web.base}/c/test-workshop")
+    page.fill("#volunteer", "रीना")
+    page.fill("#pin", volunteer_pin(load_settings().signing_secret(), "test-workshop"))
+    page.get_by_role("button", name="शुरू करें / Start").click()
+    page.fill("#q", "व्यक्ति 1")
+    page.get_by_role("button", name="खोजें / Search").click()
+    page.wait_for_selector("text=व्यक्ति 1")
+    page.screenshot(path=str(SCREENSHOTS / "check-in-page-hi.png"), full_page=True)
+    page.get_by_role("button", name="दर्ज / In").first.click()
+    page.wait_for_selector("text=प्रवेश दर्ज")
+    assert collect_confirmations(event)["attended"] == 1
