@@ -166,8 +166,23 @@ class MediaContact(Model):
     email: str
 
 
+class FormSource(Model):
+    """A Google Form's responses worksheet in the roster spreadsheet, answering by token."""
+
+    worksheet: str
+    token_column: str
+    answer_column: str
+    deputy_column: str | None = None
+    prefill_url: str | None = Field(
+        default=None,
+        description="The form's prefilled link with {token} where the token goes; when set, "
+        "the invitation offers it beside the answer page.",
+    )
+
+
 class RsvpSettings(Model):
     deadline_days_before: int = Field(default=2, ge=0)
+    form: FormSource | None = None
     convener_roles: list[str] = Field(
         default_factory=lambda: ["जिला संयोजक", "जिला सह संयोजक"],
         description="Roles whose confirmation counts a district as covered.",

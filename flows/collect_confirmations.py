@@ -8,6 +8,7 @@ from flows.inputs import whole
 from tasks.collect import (
     coverage_for,
     publish_coverage,
+    record_form_answers,
     record_sheet_answers,
     write_status,
 )
@@ -35,6 +36,7 @@ def collect_confirmations(event: str) -> dict[str, object]:
         region=event_config.roster.default_region,
         working_columns=working_columns(event_config.roster),
     )
+    form = record_form_answers(url, event_config)
     collection = record_sheet_answers(url, event_config, whole(table), whole(checked))
     written_to = write_status(event_config, whole(table), whole(collection))
     result = coverage_for(url, event_config)
@@ -45,4 +47,5 @@ def collect_confirmations(event: str) -> dict[str, object]:
         "districts_without_confirmed_convener": result.districts_without_confirmed_convener,
         "new_sheet_answers": collection.new_answers, "new_attendance": collection.new_attendance,
         "unclear_rows": collection.unclear_rows, "status_written_to": written_to,
+        "new_form_answers": form.new_answers, "form_rows_rejected": form.rejected_rows,
     }  # fmt: skip

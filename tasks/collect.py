@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from config.event import Event
 from config.settings import load_settings
+from karyashala.errors import RosterSourceError
 from store.db import transaction
 from store.models import Attendance, Person, Response, utc_now
 from tasks.audience import Answer, latest_answers
@@ -19,8 +20,9 @@ from tasks.coverage import Coverage
 from tasks.ledger import load_candidates
 from tasks.roster_check import CheckedRoster, RosterTable, clean_text
 from tasks.roster_diff import COMPARED_FIELDS, StoredPerson, diff_roster
-from tasks.sheets import write_ranges
+from tasks.sheets import read_worksheet, write_ranges
 from tasks.status_sheet import PersonStatus, parse_answer, parse_attended, status_write
+from tasks.tokens import InvalidTokenError, verify_token
 
 ANSWER_STATUS = {"yes": "confirmed", "no": "declined", "deputy": "deputy"}
 
@@ -114,6 +116,68 @@ def record_sheet_answers(
             result.statuses[person_id] = PersonStatus(
                 ANSWER_STATUS.get(latest.answer, "none"), latest.channel, latest.received_at
             )
+    return result
+
+
+@dataclass
+class FormCollection:
+    new_answers: int = 0
+    rejected_rows: list[int] = field(default_factory=list)
+
+
+@task(name="record-form-answers", cache_policy=NO_CACHE)
+def record_form_answers(url: str, event: Event) -> FormCollection:
+    """Rows of the form's responses worksheet whose token verifies become answers (once each);
+    the others are listed, not applied."""
+    form = event.rsvp.form
+    result = FormCollection()
+    if form is None or event.roster.source != "sheets" or not event.roster.spreadsheet_key:
+        return result
+    settings = load_settings()
+    cells = read_worksheet(event.roster.spreadsheet_key, form.worksheet, settings)
+    if not cells:
+        return result
+    table = RosterTable(header=cells[0], rows=cells[1:])
+    token_at = _column(table, form.token_column)
+    answer_at = _column(table, form.answer_column)
+    deputy_at = _column(table, form.deputy_column)
+    if token_at is None or answer_at is None:
+        raise RosterSourceError(
+            f"The form worksheet {form.worksheet!r} has no column {form.token_column!r} or "
+            f"{form.answer_column!r}: fix rsvp.form in the event file."
+        )
+    key = settings.signing_secret()
+    with transaction(url) as session:
+        seen = set(
+            session.scalars(
+                select(Response.raw_text).where(
+                    Response.event_id == event.id, Response.channel == "form"
+                )
+            )
+        )
+        for offset, cells_of_row in enumerate(table.rows):
+            row = offset + table.first_data_row
+            padded = cells_of_row + [""] * (len(table.header) - len(cells_of_row))
+            if not any(cell.strip() for cell in padded):
+                continue
+            try:
+                subject = verify_token(key, "answer", padded[token_at].strip())
+                answer = parse_answer(padded[answer_at])
+            except (InvalidTokenError, ValueError):
+                result.rejected_rows.append(row)
+                continue
+            marker = f"form row {row}"
+            if subject.event_id != event.id or answer is None:
+                result.rejected_rows.append(row)
+                continue
+            if marker in seen:
+                continue
+            deputy = padded[deputy_at].strip()[:120] if deputy_at is not None else ""
+            session.add(
+                Response(event_id=event.id, person_id=subject.person_id, channel="form",
+                         answer=answer, deputy_name=deputy or None, raw_text=marker)
+            )  # fmt: skip
+            result.new_answers += 1
     return result
 
 

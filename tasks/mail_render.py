@@ -14,6 +14,7 @@ from email.policy import compat32
 from email.utils import format_datetime, formataddr
 from functools import cache
 from pathlib import Path
+from urllib.parse import quote
 
 import jinja2
 import segno
@@ -82,23 +83,28 @@ def environment(templates_dir: Path) -> jinja2.Environment:
     return env
 
 
-def links_for(sender: Sender, event_id: str, person_id: int) -> dict[str, str]:
+def links_for(sender: Sender, event: Event, person_id: int) -> dict[str, str]:
     base = sender.public_url.rstrip("/")
-    answer = sign_token(sender.signing_key, "answer", event_id, person_id)
-    opt_out = sign_token(sender.signing_key, "opt-out", event_id, person_id)
-    return {
+    answer = sign_token(sender.signing_key, "answer", event.id, person_id)
+    opt_out = sign_token(sender.signing_key, "opt-out", event.id, person_id)
+    links = {
         "answer": f"{base}/r/{answer}",
         "yes": f"{base}/r/{answer}?answer=yes",
         "no": f"{base}/r/{answer}?answer=no",
         "opt_out": f"{base}/u/{opt_out}",
+        "form": "",
     }
+    form = event.rsvp.form
+    if form is not None and form.prefill_url:
+        links["form"] = form.prefill_url.replace("{token}", quote(answer))
+    return links
 
 
 def render_mail(event: Event, stage: Stage, recipient: Recipient, sender: Sender) -> RenderedMail:
     """Subject, HTML and a real plain-text body from templates/email/<stage>/<language>/."""
     env = environment(TEMPLATES_DIR)
     language = recipient.language if recipient.language in ("hi", "en") else "hi"
-    links = links_for(sender, event.id, recipient.person_id)
+    links = links_for(sender, event, recipient.person_id)
     catalog = load_districts(event.districts)
     district = catalog.canonical(recipient.district) if recipient.district else None
     context = {

@@ -12,8 +12,9 @@ from flows.collect_confirmations import collect_confirmations
 from flows.sync_roster import sync_roster
 from store.db import engine_for
 from store.models import Person, Response, utc_now
+from tasks.tokens import sign_token
 from tests.conftest import HEADER, person_row, write_event
-from tests.support.fake_sheets import FakeSheets
+from tests.support.fake_sheets import FakeSheets, Worksheet
 
 pytestmark = pytest.mark.usefixtures("prefect_api_url", "karyashala_env")
 KEY = "collect-sheet"
@@ -107,3 +108,30 @@ def test_write_back_is_one_request_for_any_number_of_people(
     collect_confirmations(event)
     api = fake_sheets.api_requests()
     assert [r.method for r in api] == ["GET", "GET", "POST"]
+
+
+def test_form_rows_with_a_valid_token_count_once_and_bad_ones_are_listed(
+    tmp_path: Path, database_url: str, fake_sheets: FakeSheets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KARYASHALA_SIGNING_KEY", "form-test-key-0123456789")
+    event = sheet_event(tmp_path, fake_sheets, [row(0), row(1), row(2)])
+    data = yaml.safe_load(Path(event).read_text(encoding="utf-8"))
+    data["rsvp"] = {"form": {"worksheet": "Form responses 1", "token_column": "Token",
+                             "answer_column": "आप आएँगे?", "deputy_column": "प्रतिनिधि"}}  # fmt: skip
+    Path(event).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with Session(engine_for(database_url)) as session:
+        ids = dict(session.execute(select(Person.email, Person.id)).all())
+    key = "form-test-key-0123456789"
+    good = sign_token(key, "answer", "test-workshop", ids["p0@example.org"])
+    deputy = sign_token(key, "answer", "test-workshop", ids["p2@example.org"])
+    fake_sheets.spreadsheets[KEY]["Form responses 1"] = Worksheet(
+        9, "Form responses 1",
+        rows=[["Timestamp", "Token", "आप आएँगे?", "प्रतिनिधि"],
+              ["1/12/2027 9:00", good, "हाँ", ""],
+              ["1/12/2027 9:05", good[:-3] + "abc", "हाँ", ""],
+              ["1/12/2027 9:07", deputy, "प्रतिनिधि", "राहुल यादव"]],
+    )  # fmt: skip
+    first = collect_confirmations(event)
+    assert (first["new_form_answers"], first["form_rows_rejected"]) == (2, [3])
+    assert (first["confirmed"], first["deputy"]) == (1, 1)
+    assert collect_confirmations(event)["new_form_answers"] == 0
