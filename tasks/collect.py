@@ -2,6 +2,7 @@
 person's status back to the sheet."""
 
 import csv
+from collections import Counter
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from karyashala.errors import RosterSourceError
 from store.db import transaction
 from store.models import Attendance, Person, Response, utc_now
 from tasks.audience import Answer, latest_answers
+from tasks.chart import answers_chart, data_uri
 from tasks.coverage import Coverage
 from tasks.ledger import load_candidates
 from tasks.roster_check import CheckedRoster, RosterTable, clean_text
@@ -223,6 +225,9 @@ def publish_coverage(event: Event, result: Coverage) -> None:
         key=f"coverage-{event.id}", table=rows, description="Answers by district and role"
     )
     missing = ", ".join(result.districts_without_confirmed_convener) or "none / कोई नहीं"
+    by_district: dict[str, Counter[str]] = {}
+    for (district, _), tally in result.by_district_role.items():
+        by_district.setdefault(district, Counter()).update(tally)
     create_markdown_artifact(
         key=f"coverage-summary-{event.id}",
         markdown=(
@@ -232,6 +237,7 @@ def publish_coverage(event: Event, result: Coverage) -> None:
             f"| नहीं आ रहे / declined | {result.declined} |\n"
             f"| उत्तर नहीं / no answer | {result.no_answer} |\n"
             f"| उपस्थित / attended | {result.attended} |\n\n"
-            f"**Districts with no confirmed convener:** {missing}\n"
+            f"**Districts with no confirmed convener:** {missing}\n\n"
+            f"![Answers by district (green: confirmed)]({data_uri(answers_chart(by_district))})\n"
         ),
     )

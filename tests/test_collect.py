@@ -135,3 +135,13 @@ def test_form_rows_with_a_valid_token_count_once_and_bad_ones_are_listed(
     assert (first["new_form_answers"], first["form_rows_rejected"]) == (2, [3])
     assert (first["confirmed"], first["deputy"]) == (1, 1)
     assert collect_confirmations(event)["new_form_answers"] == 0
+
+
+def test_coverage_chart_has_a_bar_per_district() -> None:
+    from collections import Counter
+
+    from tasks.chart import answers_chart
+
+    svg = answers_chart({"Gurugram": Counter(confirmed=3, declined=1), "Nuh": Counter(no_answer=2)})
+    assert svg.count("<rect") == 3
+    assert ">Gurugram<" in svg and "confirmed: 3" in svg
