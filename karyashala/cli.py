@@ -282,8 +282,9 @@ def demo() -> None:
     from config.event import load_event
     from config.settings import load_settings
     from flows.collect_confirmations import collect_confirmations
-    from karyashala.demo import answer_links, answer_some, local_web_app
+    from karyashala.demo import answer_links, answer_some, check_in_some, local_web_app
     from tasks.outbox import outbox_path
+    from tasks.tokens import volunteer_pin
 
     out.rule("Karyashala demo: the Haryana state IT and social-media workshop")
     sync(SAMPLE_EVENT, as_json=False)
@@ -305,6 +306,10 @@ def demo() -> None:
                     )
                     + f"; status written to {collected['status_written_to']}"
                 )
+            if stage.id == "logistics":
+                pin = volunteer_pin(load_settings().signing_secret(), load_event(SAMPLE_EVENT).id)
+                came = check_in_some(base, load_event(SAMPLE_EVENT).id, pin, data_dir)
+                out.print(f"The day: volunteers checked in {came} people at the door (real HTTP)")
     out.rule("Answers")
     status(SAMPLE_EVENT, as_json=False)
     out.rule("Done")
