@@ -259,6 +259,11 @@ def status(event: EventOption, as_json: JsonOption = False) -> None:
     out.print(grid)
     missing = result.districts_without_confirmed_convener
     out.print("Districts with no confirmed convener: " + (", ".join(missing) or "none"))
+    calls = Table("Name / नाम", "District / जिला", "Role / पद", "Phone / मोबाइल",
+                  title=f"To call: no answer yet ({len(result.to_call)})")  # fmt: skip
+    for person in result.to_call:
+        calls.add_row(person.name, person.district or "—", person.role or "—", person.phone or "—")
+    out.print(calls)
 
 
 @app.command()

@@ -34,6 +34,8 @@ class Candidate:
     answer: AnswerStatus
     attended: bool
     opted_out: bool
+    name: str = ""
+    phone: str | None = None
 
 
 def latest_answers(answers: Iterable[Answer]) -> dict[int, Answer]:

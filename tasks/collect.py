@@ -20,6 +20,7 @@ from tasks.audience import Answer, latest_answers
 from tasks.chart import answers_chart, data_uri
 from tasks.coverage import Coverage
 from tasks.ledger import load_candidates
+from tasks.privacy import mask_contacts
 from tasks.roster_check import CheckedRoster, RosterTable, clean_text
 from tasks.roster_diff import COMPARED_FIELDS, StoredPerson, diff_roster
 from tasks.sheets import read_worksheet, write_ranges
@@ -223,6 +224,19 @@ def publish_coverage(event: Event, result: Coverage) -> None:
     ]
     create_table_artifact(
         key=f"coverage-{event.id}", table=rows, description="Answers by district and role"
+    )
+    create_table_artifact(
+        key=f"to-call-{event.id}",
+        table=[
+            {
+                "name": p.name,
+                "district": p.district or "",
+                "role": p.role or "",
+                "phone": mask_contacts(p.phone or ""),
+            }
+            for p in result.to_call
+        ],
+        description="No answer yet: to call (phones masked here; `karyashala status` shows them)",
     )
     missing = ", ".join(result.districts_without_confirmed_convener) or "none / कोई नहीं"
     by_district: dict[str, Counter[str]] = {}

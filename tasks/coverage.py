@@ -17,6 +17,7 @@ class Coverage:
     no_answer: int = 0
     attended: int = 0
     districts_without_confirmed_convener: list[str] = field(default_factory=list)
+    to_call: list[Candidate] = field(default_factory=list)
     by_district_role: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
 
 
@@ -34,8 +35,11 @@ def coverage(
         result.attended += person.attended
         key = (person.district or "—", person.role or "—")
         result.by_district_role.setdefault(key, Counter())[status] += 1
+        if person.answer == "none":
+            result.to_call.append(person)
         if person.answer in COMING and person.role in convener_roles and person.district:
             covered.add(person.district)
+    result.to_call.sort(key=lambda p: (p.district or "~", p.name))
     result.districts_without_confirmed_convener = [
         district.en for district in catalog.districts if district.en not in covered
     ]

@@ -50,16 +50,17 @@ def load_candidates(session_url: str, event_id: str) -> list[Candidate]:
         rows = session.execute(
             select(
                 Person.id, Person.active, Person.email, Person.role, Person.unit,
-                Person.district, Person.language,
+                Person.district, Person.language, Person.name, Person.phone,
             ).where(Person.event_id == event_id)
         )  # fmt: skip
         return [
             Candidate(
                 person_id=person_id, active=active, email=email, role=role, unit=unit,
                 district=district, language=language, answer=answers.get(person_id, "none"),
-                attended=person_id in attended, opted_out=person_id in opted_out,
+                attended=person_id in attended, opted_out=person_id in opted_out, name=name,
+                phone=phone,
             )
-            for person_id, active, email, role, unit, district, language in rows
+            for person_id, active, email, role, unit, district, language, name, phone in rows
         ]  # fmt: skip
 
 

@@ -54,3 +54,9 @@ def test_status_json_counts_latest_answers_and_uncovered_districts(tmp_path: Pat
     missing = counts["districts_without_confirmed_convener"]
     assert "Gurugram" not in missing and "Hisar" not in missing
     assert "Rohtak" in missing and len(missing) == 20
+    human = subprocess.run(
+        [sys.executable, "-m", "karyashala.cli", "status", "--event", event],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert "To call: no answer yet (1)" in human.stdout
+    assert "+919812300004" in human.stdout
