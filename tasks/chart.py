@@ -5,6 +5,7 @@ from collections import Counter
 from html import escape
 
 BAR_HEIGHT, GAP, LABEL_WIDTH, CHART_WIDTH = 18, 6, 130, 320
+STATE_LEVEL = "प्रदेश / मोर्चा"
 COLOURS = {"confirmed": "#1b7f3b", "deputy": "#7aa83b", "declined": "#8a1c1c", "no_answer": "#bbb"}
 
 
@@ -16,11 +17,13 @@ def answers_chart(by_district: dict[str, Counter[str]]) -> str:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{LABEL_WIDTH + CHART_WIDTH + 40}" '
         f'height="{height}" font-family="Noto Sans Devanagari, Lohit Devanagari, sans-serif" '
-        'font-size="12">'
+        'font-size="12">',
+        '<rect width="100%" height="100%" fill="#ffffff"/>',  # readable on light and dark themes
     ]
     for index, (district, tally) in enumerate(rows):
         y = GAP + index * (BAR_HEIGHT + GAP)
-        parts.append(f'<text x="0" y="{y + 13}">{escape(district)}</text>')
+        label = STATE_LEVEL if district == "—" else district
+        parts.append(f'<text x="4" y="{y + 13}">{escape(label)}</text>')
         x = float(LABEL_WIDTH)
         for status, colour in COLOURS.items():
             width = CHART_WIDTH * tally[status] / most

@@ -143,5 +143,5 @@ def test_coverage_chart_has_a_bar_per_district() -> None:
     from tasks.chart import answers_chart
 
     svg = answers_chart({"Gurugram": Counter(confirmed=3, declined=1), "Nuh": Counter(no_answer=2)})
-    assert svg.count("<rect") == 3
+    assert svg.count("<rect") == 4  # three bars on a white background
     assert ">Gurugram<" in svg and "confirmed: 3" in svg
