@@ -12,10 +12,8 @@ from tasks.collect import (
     record_sheet_answers,
     write_status,
 )
-from tasks.districts import load_districts
-from tasks.roster_check import check_roster
+from tasks.event_roster import check_event_roster
 from tasks.roster_source import read_roster
-from tasks.status_sheet import working_columns
 
 
 @flow(name="collect-confirmations")
@@ -28,14 +26,7 @@ def collect_confirmations(event: str) -> dict[str, object]:
     event_config = load_event(event)
     url = load_settings().store_url
     table = read_roster(event_config.roster)
-    checked = check_roster(
-        table,
-        event_config.roster.columns,
-        load_districts(event_config.districts),
-        default_language=event_config.default_language,
-        region=event_config.roster.default_region,
-        working_columns=working_columns(event_config.roster),
-    )
+    checked = check_event_roster(event_config, table)
     form = record_form_answers(url, event_config)
     collection = record_sheet_answers(url, event_config, whole(table), whole(checked))
     written_to = write_status(event_config, whole(table), whole(collection))

@@ -5,12 +5,10 @@ from prefect import flow
 from config.event import load_event
 from config.settings import load_settings
 from flows.inputs import whole
-from tasks.districts import load_districts
-from tasks.roster_check import check_roster
+from tasks.event_roster import check_event_roster
 from tasks.roster_report import SyncReport, build_report, publish_sync_report, write_problems
 from tasks.roster_source import read_roster
 from tasks.roster_store import store_roster
-from tasks.status_sheet import working_columns
 
 
 @flow(name="sync-roster", log_prints=False)
@@ -22,14 +20,7 @@ def sync_roster(event: str) -> SyncReport:
     """
     event_config = load_event(event)
     table = read_roster(event_config.roster)
-    checked = check_roster(
-        table,
-        event_config.roster.columns,
-        load_districts(event_config.districts),
-        default_language=event_config.default_language,
-        region=event_config.roster.default_region,
-        working_columns=working_columns(event_config.roster),
-    )
+    checked = check_event_roster(event_config, table)
     stored = store_roster(
         load_settings().store_url, event_config.id, event_config.roster.source, whole(checked)
     )

@@ -8,7 +8,6 @@ from typing import Any
 import yaml
 
 from config import TEMPLATES_DIR
-from config.event import RosterSource
 
 
 @cache
@@ -22,12 +21,6 @@ def status_headers() -> list[str]:
 
 def status_label(status: str) -> str:
     return str(_vocabulary()["status"][status])
-
-
-def working_columns(roster: RosterSource) -> frozenset[str]:
-    """Columns that hold answers and status, not facts about the person."""
-    own = {roster.answer_column, roster.attendance_column, *status_headers()}
-    return frozenset(title for title in own if title)
 
 
 def _folded(text: str) -> str:
