@@ -15,7 +15,7 @@ from uuid import UUID
 
 from karyashala.prefect_env import apply_prefect_defaults
 from tests.conftest import HEADER, write_event
-from tests.support.fake_sheets import FakeSheets
+from tests.support.fake_sheets import FakeSheetsProcess
 
 DISTRICT_SPELLINGS = ["Gurgaon", "गुरुग्राम", "Mewat", "Sonepat", "Yamuna Nagar", "Hisar", "रोहतक",
                       "Ch. Dadri", "Karnal", "पानीपत", "Ambala", ""]  # fmt: skip
@@ -46,6 +46,7 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="karyashala-bench-"))
+    os.environ["KARYASHALA_BENCH_ROWS"] = str(args.rows)
     os.environ["KARYASHALA_DATA_DIR"] = str(work / "data")
     if args.database_url:
         os.environ["KARYASHALA_DATABASE_URL"] = args.database_url
@@ -53,17 +54,13 @@ def main() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from flows.sync_roster import sync_roster
 
-    with FakeSheets() as fake:
+    with FakeSheetsProcess(bench_sheets, work) as fake:
         os.environ["KARYASHALA_SHEETS_ENDPOINT"] = fake.base_url
-        credentials = fake.service_account_file(work / "service-account.json")
-        os.environ["KARYASHALA_GOOGLE_CREDENTIALS_PATH"] = str(credentials)
-        fake.add_spreadsheet("warm-up", {"Roster": [HEADER, generated_rows(3)[0]]})
+        os.environ["KARYASHALA_GOOGLE_CREDENTIALS_PATH"] = fake.credentials
         sync_roster(str(write_event(work, _sheet("warm-up"), event_id="warm-up")))
-
-        fake.add_spreadsheet("bench", {"Roster": [HEADER, *generated_rows(args.rows)]})
         event = write_event(work, _sheet("bench"), event_id="bench")
         for label in ("first sync (all added)", "second sync (all unchanged)"):
-            fake.requests.clear()
+            fake.clear()
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             started = time.perf_counter()
             state = sync_roster(str(event), return_state=True)
@@ -71,7 +68,7 @@ def main() -> None:
             report = state.result()
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             api = fake.api_requests()
-            reads = [r for r in api if r.method == "GET"]
+            reads = [method for method, _ in api if method == "GET"]
             print(
                 f"{label}: rows={report.rows_read} people={report.active_people} "
                 f"problems={len(report.problems)} seconds={seconds:.2f} "
@@ -79,6 +76,15 @@ def main() -> None:
                 f"sheets_requests={len(api)} (reads {len(reads)}, writes {len(api) - len(reads)})"
             )
             print("  " + task_times(state.state_details.flow_run_id))
+
+
+def bench_sheets() -> dict[str, dict[str, list[list[str]]]]:
+    """Made in the fake server's own process: a small warm-up sheet and the big one."""
+    rows = int(os.environ.get("KARYASHALA_BENCH_ROWS", "100000"))
+    return {
+        "warm-up": {"Roster": [HEADER, generated_rows(3)[0]]},
+        "bench": {"Roster": [HEADER, *generated_rows(rows)]},
+    }
 
 
 def task_times(flow_run_id: UUID | None) -> str:

@@ -6,12 +6,15 @@ on demand.
 """
 
 import json
+import multiprocessing
 import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -307,3 +310,52 @@ def _error(code: int, message: str) -> dict[str, Any]:
     status = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 404: "NOT_FOUND",
               429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE"}.get(code, "INTERNAL")  # fmt: skip
     return {"error": {"code": code, "message": message, "status": status}}
+
+
+SheetsFactory = Callable[[], dict[str, dict[str, list[list[str]]]]]
+
+
+def _serve_in_child(connection: Connection, make_sheets: SheetsFactory, directory: str) -> None:
+    with FakeSheets() as fake:
+        for key, sheets in make_sheets().items():
+            fake.add_spreadsheet(key, sheets)
+        credentials = fake.service_account_file(Path(directory) / "service-account.json")
+        connection.send((fake.base_url, str(credentials)))
+        while (command := connection.recv()) != "stop":
+            if command == "requests":
+                connection.send([(r.method, r.path) for r in fake.api_requests()])
+            elif command == "clear":
+                fake.requests.clear()
+                connection.send(None)
+
+
+class FakeSheetsProcess:
+    """The fake server in a process of its own, so a benchmark measures only the client.
+
+    make_sheets runs in that process (a module-level function: it is pickled by name)."""
+
+    def __init__(self, make_sheets: SheetsFactory, directory: Path) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.connection, child = context.Pipe()
+        self.process = context.Process(
+            target=_serve_in_child, args=(child, make_sheets, str(directory)), daemon=True
+        )
+        self.base_url = ""
+        self.credentials = ""
+
+    def __enter__(self) -> "FakeSheetsProcess":
+        self.process.start()
+        self.base_url, self.credentials = self.connection.recv()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.connection.send("stop")
+        self.process.join(timeout=10)
+
+    def api_requests(self) -> list[tuple[str, str]]:
+        self.connection.send("requests")
+        return list(self.connection.recv())
+
+    def clear(self) -> None:
+        self.connection.send("clear")
+        self.connection.recv()
