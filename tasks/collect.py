@@ -18,7 +18,8 @@ from store.db import transaction
 from store.models import Attendance, Person, Response, utc_now
 from tasks.audience import Answer, latest_answers
 from tasks.chart import answers_chart, data_uri
-from tasks.coverage import Coverage
+from tasks.coverage import Coverage, coverage
+from tasks.districts import load_districts
 from tasks.ledger import load_candidates
 from tasks.privacy import mask_contacts
 from tasks.roster_check import CheckedRoster, RosterTable, clean_text
@@ -204,9 +205,6 @@ def write_status(event: Event, table: RosterTable, collection: SheetCollection) 
 
 
 def coverage_for(url: str, event: Event) -> Coverage:
-    from tasks.coverage import coverage
-    from tasks.districts import load_districts
-
     return coverage(
         load_candidates(url, event.id), load_districts(event.districts), event.rsvp.convener_roles
     )

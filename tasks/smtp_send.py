@@ -4,7 +4,7 @@ import contextlib
 import smtplib
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.mime.multipart import MIMEMultipart
 
 import yagmail
@@ -36,9 +36,7 @@ class StageStoppedError(KaryashalaError):
 class BatchResult:
     sent: int = 0
     failed: int = 0
-    released: int = 0
     stopped: str | None = None
-    errors: list[str] = field(default_factory=list)
 
 
 class TransientError(Exception):
@@ -189,7 +187,6 @@ def send_batch(url: str, event: Event, stage: Stage, recipients: list[Recipient]
             if already_today + result.sent >= settings.smtp_per_day:
                 rest = [r.ledger_id for r in recipients[index:]]
                 release(url, rest)
-                result.released += len(rest)
                 result.stopped = (
                     f"the daily quota of {settings.smtp_per_day} messages is reached; "
                     "run the stage again tomorrow to send the rest"
@@ -205,14 +202,12 @@ def send_batch(url: str, event: Event, stage: Stage, recipients: list[Recipient]
             except StageStoppedError:
                 rest = [r.ledger_id for r in recipients[index:]]
                 release(url, rest)
-                result.released += len(rest)
                 raise
             except (PermanentError, TransientError) as failure:
                 kind = "permanent" if isinstance(failure, PermanentError) else "transient"
                 text = mask_contacts(str(failure))
                 record_failure(url, recipient.ledger_id, kind, text)
                 result.failed += 1
-                result.errors.append(f"ledger {recipient.ledger_id}: {kind}: {text}")
                 logger.warning("Message %s failed (%s): %s", recipient.ledger_id, kind, text)
                 continue
             record_sent(url, recipient.ledger_id)

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -323,8 +324,7 @@ def test_dry_run_renders_every_message_and_sends_none(
     previews = [a for a in artifact if a.key == "stage-preview-test-workshop-invitation"]
     markdown = str(previews[0].data)
     assert "To send now: **4**" in markdown
-    assert "person" not in markdown.split("Samples")[1].split("@")[0][-8:]
-    assert "@example.org" not in markdown.replace("…@example.org", "")
+    assert re.search(r"person\d+@example\.org", markdown) is None  # addresses are masked
 
 
 def approval_stage() -> list[dict[str, Any]]:
