@@ -28,9 +28,13 @@ class Text(Model):
     en: str = Field(min_length=1)
 
 
+Gender = Literal["male", "female"]
+
+
 class Dignitary(Model):
     name: Text
     role: Text
+    gender: Gender = Field(default="male", description="For the Hindi verb: करेंगे / करेंगी.")
 
 
 class PresidingDignitary(Dignitary):
@@ -38,18 +42,42 @@ class PresidingDignitary(Dignitary):
 
 
 class Speaker(Dignitary):
-    topic: Text
+    topic: Text = Field(
+        description="What they speak on; the Hindi as it stands before पर (… विषयों पर)."
+    )
+
+
+class Role(Model):
+    """A roster role (पद) as the sheet writes it, and its English for the English note."""
+
+    hi: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+    en_plural: str | None = Field(default=None, description="When not the English + 's'.")
+
+    @property
+    def en_many(self) -> str:
+        return self.en_plural or f"{self.en}s"
 
 
 class InvitedGroup(Model):
     label: Text
-    roles: list[str] = Field(
+    roles: list[Role] = Field(
         default_factory=list, description="Roster roles (पद) that belong to this group."
+    )
+    per_district: bool = Field(
+        default=False,
+        description="Invited from every district: the notes say from how many districts, "
+        "counted from the roster, never assumed.",
     )
 
 
 class Venue(Model):
     name: Text
+    name_oblique: str | None = Field(
+        default=None,
+        description="The Hindi name as it stands before में (पार्टी के नए कार्यालय); the name "
+        "when unset.",
+    )
     landmark: Text | None = None
     city: Text
     map_url: str | None = None
@@ -189,12 +217,52 @@ class RsvpSettings(Model):
     )
 
 
+class EventNoun(Text):
+    """What the event is called in running text (कार्यशाला, workshop) and its Hindi gender."""
+
+    gender: Gender = "female"
+
+
+class SpeakerPoint(Model):
+    speaker: str = Field(
+        min_length=1,
+        description="Who said it: the name of the presiding, quoted or a speaking "
+        "office-bearer, as the event file writes it (Hindi or English).",
+    )
+    said: Text = Field(description="The point, as reported speech (… कहा कि <this>).")
+
+
+class Quote(Model):
+    name: Text
+    role: Text
+    said: Text = Field(description="Their words, printed in quotation marks.")
+
+
+class Outcome(Model):
+    """What happened at the event, entered by ops after it, for the summary note."""
+
+    points: list[SpeakerPoint] = Field(default_factory=list)
+    quotes: list[Quote] = Field(default_factory=list)
+    decisions: list[Text] = Field(default_factory=list)
+    photo_captions: list[Text] = Field(default_factory=list)
+
+
 class Event(Model):
     id: Slug
     organiser: Text
     organiser_unit: Text
     title: Text
-    purpose: Text
+    called: EventNoun = Field(
+        default_factory=lambda: EventNoun(hi="कार्यशाला", en="workshop", gender="female"),
+        description="The short noun for the event in running text.",
+    )
+    purpose: Text = Field(
+        description="In Hindi as an infinitive (… को और मजबूत करना); in English 'to …'."
+    )
+    headline: Text | None = Field(
+        default=None,
+        description="The announcement's second headline line; one from the facts when unset.",
+    )
     venue: Venue
     starts_at: datetime
     timezone: str = "Asia/Kolkata"
@@ -215,6 +283,9 @@ class Event(Model):
     stages: list[Stage] = Field(default_factory=list)
     media: list[MediaContact] = Field(default_factory=list)
     rsvp: RsvpSettings = Field(default_factory=RsvpSettings)
+    outcome: Outcome = Field(
+        default_factory=Outcome, description="What happened; for the summary press note."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -240,6 +311,26 @@ class Event(Model):
         if repeated:
             raise ValueError(f"stage ids must be unique; repeated: {', '.join(repeated)}")
         return self
+
+    @model_validator(mode="after")
+    def _points_name_known_speakers(self) -> "Event":
+        for point in self.outcome.points:
+            self.dignitary(point.speaker)
+        return self
+
+    @property
+    def dignitaries(self) -> list[Dignitary]:
+        return [self.presiding, self.quoted, *self.speakers]
+
+    def dignitary(self, name: str) -> Dignitary:
+        """The office-bearer a point is from, by their name in either language."""
+        for person in self.dignitaries:
+            if name.strip() in (person.name.hi, person.name.en):
+                return person
+        known = ", ".join(person.name.hi for person in self.dignitaries)
+        raise ValueError(
+            f"outcome point by {name!r}, who is none of the event's speakers ({known})"
+        )
 
     def stage(self, stage_id: str) -> Stage:
         for stage in self.stages:

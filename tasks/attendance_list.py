@@ -10,7 +10,7 @@ from config.settings import Settings
 from store.db import transaction
 from store.models import Person
 from tasks.districts import load_districts
-from tasks.mail_render import environment
+from tasks.templating import environment
 from tasks.tokens import check_in_code
 
 STATE_LEVEL = "प्रदेश / मोर्चा"

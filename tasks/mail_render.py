@@ -12,18 +12,15 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import compat32
 from email.utils import format_datetime, formataddr
-from functools import cache
-from pathlib import Path
 from urllib.parse import quote
 
-import jinja2
 import segno
-from babel.dates import format_date
 
 from config import TEMPLATES_DIR
 from config.event import Event, Stage
 from tasks.calendar import event_calendar
 from tasks.districts import load_districts
+from tasks.templating import environment
 from tasks.tokens import check_in_code, sign_token
 
 
@@ -65,22 +62,6 @@ def message_id_for(event_id: str, stage_id: str, person_id: int, sender_address:
 
 def mail_domain(address: str) -> str:
     return address.rpartition("@")[2] or "localhost"
-
-
-@cache
-def environment(templates_dir: Path) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir),
-        undefined=jinja2.StrictUndefined,
-        autoescape=jinja2.select_autoescape(["html", "html.j2"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-    )
-    env.filters["long_date"] = lambda moment, lang: format_date(
-        moment, "EEEE, d MMMM y", locale="hi" if lang == "hi" else "en_IN"
-    )
-    return env
 
 
 def links_for(sender: Sender, event: Event, person_id: int) -> dict[str, str]:

@@ -27,7 +27,8 @@ def test_sample_event_holds_the_seed_facts() -> None:
     assert event.quoted.name.hi == "अरविंद सैनी"
     assert event.quoted.role.hi == "प्रदेश मीडिया सह प्रमुख"
     assert [s.name.hi for s in event.speakers] == ["संजय शर्मा"]
-    assert "22 जिलों" in event.invited_groups[0].label.hi
+    assert event.invited_groups[0].per_district
+    assert [r.hi for r in event.invited_groups[0].roles] == ["जिला संयोजक", "जिला सह संयोजक"]
     assert [t.hi for t in event.topics][:5] == [
         "फेसबुक", "ट्विटर", "इंस्ट्राग्राम", "कू एप", "नरेंद्र मोदी एप"
     ]  # fmt: skip

@@ -49,7 +49,7 @@ def test_opening_the_link_shows_the_invitation_and_changes_nothing(
     client, token, _ = site
     shown = client.get(f"/r/{token}?answer=yes")
     assert shown.status_code == 200
-    for text in ("सुनीता मलिक जी", "सोनीपत", "सुबह 10:30 बजे", "सिग्नेचर टावर के पास",
+    for text in ("सुनीता मलिक जी", "सोनीपत", "सुबह साढ़े 10 बजे", "सिग्नेचर टावर के पास",
                  "हाँ, मैं आऊँगा/आऊँगी", "नहीं आ पाऊँगा/पाऊँगी", "प्रतिनिधि"):  # fmt: skip
         assert text in shown.text
     assert 'name="viewport"' in shown.text and "<script" not in shown.text

@@ -149,7 +149,7 @@ def test_invitation_arrives_whole_in_hindi_with_links_and_calendar(
     text_body, html_body = text.get_content(), html.get_content()
     assert "आदरणीय बीना 1 जी (जिला संयोजक, रोहतक)" in text_body
     assert "<" not in text_body  # a real text part, not the HTML source
-    assert "सुबह 10:30 बजे" in text_body and "सिग्नेचर टावर के पास" in text_body
+    assert "सुबह साढ़े 10 बजे" in text_body and "सिग्नेचर टावर के पास" in text_body
     assert "हाँ, मैं आऊँगा/आऊँगी" in html_body
 
     link = next(word for word in text_body.split() if "/r/" in word and "answer=yes" in word)

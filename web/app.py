@@ -22,8 +22,8 @@ from store.db import engine_for, transaction
 from store.models import Attendance, OptOut, Person, Response, utc_now
 from tasks.audience import Answer, current_answers
 from tasks.districts import load_districts
-from tasks.mail_render import environment
 from tasks.roster_check import normalise_phone
+from tasks.templating import environment
 from tasks.tokens import (
     InvalidTokenError,
     Purpose,
