@@ -72,6 +72,10 @@ class Settings(BaseSettings):
         default=120.0, gt=0, description="A batch claimed by a run that died is free after this."
     )
     approval_timeout_seconds: int = Field(default=86_400, ge=1)
+    press_month_spelling: Literal["halant", "anusvara"] = Field(
+        default="halant",
+        description="Hindi month names in press notes: दिसम्बर (halant) or दिसंबर (anusvara).",
+    )
 
     @property
     def store_url(self) -> str:

@@ -97,19 +97,37 @@ class RosterProblem(Base):
     message_en: Mapped[str] = mapped_column(Text)
 
 
+class MediaContact(Base):
+    """A newsroom on an event's media list, which gets the approved press notes."""
+
+    __tablename__ = "media_contact"
+    __table_args__ = (UniqueConstraint("event_id", "email", name="uq_media_contact_once"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(60))
+    outlet: Mapped[str] = mapped_column(Text)
+    email: Mapped[str] = mapped_column(String(320))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
 class Message(Base):
-    """The ledger: one row per (event, stage, person, channel); a rerun sends only what is due."""
+    """The ledger: one row per (event, stage, person or newsroom, channel); a rerun sends only
+    what is due."""
 
     __tablename__ = "message"
     __table_args__ = (
         UniqueConstraint("event_id", "stage", "person_id", "channel", name="uq_message_once"),
+        UniqueConstraint(
+            "event_id", "stage", "media_contact_id", "channel", name="uq_message_media_once"
+        ),
         Index("ix_message_due", "event_id", "stage", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(60))
     stage: Mapped[str] = mapped_column(String(60))
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    media_contact_id: Mapped[int | None] = mapped_column(ForeignKey("media_contact.id"))
     channel: Mapped[str] = mapped_column(String(20), default="email")
     status: Mapped[str] = mapped_column(String(20), default="pending")
     failure: Mapped[str | None] = mapped_column(String(20))

@@ -105,8 +105,8 @@ def plan_stage(url: str, event: Event, stage: Stage, sender_address: str) -> Sta
             elif row.status in ("pending", "failed", "skipped"):
                 row.status, row.skip_reason, row.updated_at = "skipped", reason, now
         wanted = set(decision.send_to) | set(decision.skipped)
-        for person_id, row in existing.items():
-            if person_id not in wanted and row.status == "pending":
+        for known, row in existing.items():
+            if known not in wanted and row.status == "pending":
                 row.status, row.skip_reason = "skipped", "no_longer_in_audience"
                 row.updated_at = now
     return stage_counts(url, event.id, stage.id)
@@ -158,7 +158,7 @@ def due(event_id: str, stage_id: str, run_id: str, lease_seconds: float) -> Colu
 def recipients(session: Session, ledger_ids: list[int]) -> list[Recipient]:
     rows = session.execute(
         select(
-            Message.id, Message.person_id, Person.name, Person.role, Person.district,
+            Message.id, Person.id, Person.name, Person.role, Person.district,
             Person.email, Person.language, Message.message_id,
         )
         .join(Person, Person.id == Message.person_id)
@@ -189,24 +189,31 @@ def claim_batch(
 ) -> list[Recipient]:
     """Take up to size due messages for this run; others running the same stage skip them."""
     with transaction(url) as session:
-        ids = list(
-            session.scalars(
-                select(Message.id)
-                .where(due(event_id, stage_id, run_id, lease_seconds))
-                .order_by(Message.id)
-                .limit(size)
-                .with_for_update(skip_locked=True)
-            )
+        ids = claim(session, event_id, stage_id, size, run_id, lease_seconds)
+        return recipients(session, ids) if ids else []
+
+
+def claim(
+    session: Session, event_id: str, stage_id: str, size: int, run_id: str, lease_seconds: float
+) -> list[int]:
+    """Mark up to size due rows as this run's (row locks, SKIP LOCKED on PostgreSQL)."""
+    ids = list(
+        session.scalars(
+            select(Message.id)
+            .where(due(event_id, stage_id, run_id, lease_seconds))
+            .order_by(Message.id)
+            .limit(size)
+            .with_for_update(skip_locked=True)
         )
-        if not ids:
-            return []
+    )
+    if ids:
         now = utc_now()
         session.execute(
             update(Message)
             .where(Message.id.in_(ids))
             .values(status="sending", claimed_by=run_id, claimed_at=now, updated_at=now)
         )
-        return recipients(session, ids)
+    return ids
 
 
 def record_sent(url: str, ledger_id: int) -> None:

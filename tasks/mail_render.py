@@ -54,10 +54,9 @@ class RenderedMail:
     opt_out_url: str
 
 
-def message_id_for(event_id: str, stage_id: str, person_id: int, sender_address: str) -> str:
-    """The same Message-ID on every resend of one stage to one person, and no personal data."""
-    domain = sender_address.rpartition("@")[2] or "localhost"
-    return f"<{event_id}.{stage_id}.{person_id}@{domain}>"
+def message_id_for(event_id: str, stage_id: str, recipient: int | str, sender_address: str) -> str:
+    """The same Message-ID on every resend of one stage to one recipient, and no personal data."""
+    return f"<{event_id}.{stage_id}.{recipient}@{mail_domain(sender_address)}>"
 
 
 def mail_domain(address: str) -> str:

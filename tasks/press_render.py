@@ -4,6 +4,7 @@ the HTML, Word and WhatsApp forms of the same text. Pure: no store, no network."
 import io
 import re
 from datetime import datetime
+from itertools import pairwise
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -78,10 +79,11 @@ def markdown_parser() -> MarkdownIt:
 
 def headline(markdown: str) -> str:
     """The first headline line, without its hyphen: the subject of the mail to the media."""
-    for token in markdown_parser().parse(markdown):
-        if token.type == "inline" and token.content.strip():
+    tokens = markdown_parser().parse(markdown)
+    for previous, token in pairwise(tokens):
+        if previous.type == "heading_open" and token.content.strip():
             return token.content.strip().lstrip("-").strip()
-    return ""
+    return next((t.content.strip() for t in tokens if t.type == "inline"), "")
 
 
 def to_html(markdown: str, title: str) -> str:
@@ -135,8 +137,8 @@ def to_docx(markdown: str, title: str) -> bytes:
     document = Document()
     document.core_properties.title = title
     document.core_properties.language = "hi-IN"
-    style_fonts(document.styles["Normal"], 12)  # type: ignore[arg-type]
-    style_fonts(document.styles["Title"], 18, bold=True)  # type: ignore[arg-type]
+    style_fonts(document.styles["Normal"], 12)
+    style_fonts(document.styles["Title"], 18, bold=True)
     parser = markdown_parser()
     for index, (_, text) in enumerate(sections(markdown)):
         if index:
@@ -177,3 +179,12 @@ def whatsapp_text(markdown: str) -> str:
                 break
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks).strip() + "\n"
+
+
+def plain_note(markdown: str) -> str:
+    """The whole note as plain text, for the text part of the mail to a newsroom."""
+    lines = []
+    for line in markdown.splitlines():
+        heading = re.match(r"^#+\s*(.*)$", line)
+        lines.append(plain(heading.group(1)) if heading else plain(line))
+    return "\n".join(lines).strip() + "\n"

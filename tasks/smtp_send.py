@@ -136,7 +136,7 @@ class Pacer:
 
 
 def send_one(
-    connection: yagmail.SMTP | None, message: MIMEMultipart, recipient: Recipient,
+    connection: yagmail.SMTP | None, message: MIMEMultipart, address: str,
     settings: Settings,
 ) -> yagmail.SMTP:  # fmt: skip
     """Try a message until it is sent, refused for good, or out of attempts; returns the live
@@ -153,7 +153,7 @@ def send_one(
                             "run the stage again when it is back."
                         ) from None
                     raise
-            connection.smtp.sendmail(settings.mail_from, [recipient.email], wire_bytes(message))
+            connection.smtp.sendmail(settings.mail_from, [address], wire_bytes(message))
             return connection
         except StageStoppedError:
             raise
@@ -198,7 +198,7 @@ def send_batch(url: str, event: Event, stage: Stage, recipients: list[Recipient]
             )
             Pacer.wait(settings.smtp_per_minute)
             try:
-                connection = send_one(connection, message, recipient, settings)
+                connection = send_one(connection, message, recipient.email, settings)
             except StageStoppedError:
                 rest = [r.ledger_id for r in recipients[index:]]
                 release(url, rest)

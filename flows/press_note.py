@@ -1,0 +1,178 @@
+"""press-note: the announcement before the event or the summary after it, for a person to
+review in the Prefect UI; only an approved note is saved as final and goes to the media."""
+
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from prefect import flow, pause_flow_run
+from prefect.exceptions import FlowPauseTimeout
+from prefect.input import RunInput
+from pydantic import BaseModel, Field
+
+from config.event import Event, Outcome, Quote, SpeakerPoint, Text, load_event
+from config.settings import Settings, load_settings
+from flows.send_stage import current_run_id
+from store.models import utc_now
+from tasks.press_facts import read_press_facts
+from tasks.press_files import (
+    DRAFT,
+    NoteFiles,
+    awaiting_review,
+    publish_note,
+    write_draft,
+    write_final,
+)
+from tasks.press_mail import plan_media, send_to_media
+from tasks.press_render import Kind, render_sections, with_embargo
+
+NoteState = Literal["awaiting review", "approved", "not approved"]
+
+
+class PressNoteReview(RunInput):
+    """The review form in the Prefect UI. Nothing is approved or sent unless ticked."""
+
+    approve: bool = Field(default=False, description="Approve this note as the final version.")
+    edited_text: str = Field(
+        default="",
+        description="Markdown that replaces the draft as a whole; leave empty to keep it.",
+    )
+    points: list[SpeakerPoint] = Field(
+        default_factory=list, description="Main points by speaker (summary)."
+    )
+    quotes: list[Quote] = Field(default_factory=list, description="Quotes (summary).")
+    decisions: list[Text] = Field(default_factory=list, description="Decisions (summary).")
+    photo_captions: list[Text] = Field(default_factory=list, description="Photo captions.")
+    embargo: datetime | None = Field(
+        default=None, description="Not to be published before this time (printed on top)."
+    )
+    send_to_media: bool = Field(
+        default=False, description="Mail the approved note to the event's media list."
+    )
+
+    def outcome(self) -> Outcome:
+        return Outcome(
+            points=self.points, quotes=self.quotes, decisions=self.decisions,
+            photo_captions=self.photo_captions,
+        )  # fmt: skip
+
+
+class PressNoteReport(BaseModel):
+    """What one run wrote and did, as `karyashala press-note --json` prints it."""
+
+    event_id: str
+    kind: Kind
+    version: str
+    state: NoteState
+    markdown: str
+    html: str
+    docx: str
+    text: str
+    final: NoteFiles | None = None
+    sent: int = 0
+    failed: int = 0
+
+
+def review_description(kind: Kind, folder: Path, draft: str) -> str:
+    return (
+        f"**Review the {kind} ({folder.name}).** Tick *approve* to save it as final; edit the "
+        "text, or change the points, quotes, decisions and captions (the note is written "
+        "again with them). Tick *send to media* to mail it to the media list.\n\n---\n\n" + draft
+    )
+
+
+@flow(name="press-note")
+def press_note(event: str, kind: Kind, review: bool = True) -> PressNoteReport:
+    """Write the announcement or the summary in Hindi and English, then wait for a review.
+
+    Args:
+        event: Event id (a file under config/events/) or a path to an event YAML file.
+        kind: announcement (before the event) or summary (after it, with attendance).
+        review: Pause for the review form; without it the draft waits for
+            `karyashala press-note approve`.
+    """
+    event_config = load_event(event)
+    settings = load_settings()
+    facts = read_press_facts(settings.store_url, event_config)
+    draft = render_sections(
+        event_config, kind, facts, event_config.outcome, settings.press_month_spelling
+    )
+    folder, files = write_draft(settings.event_output_dir(event_config.id), kind, draft)
+    publish_note(event_config.id, kind, folder, draft, "draft, awaiting review", utc_now())
+    report = PressNoteReport(
+        event_id=event_config.id, kind=kind, version=folder.name, state="awaiting review",
+        **files.model_dump(),
+    )  # fmt: skip
+    if not review:
+        return report
+    try:
+        decision = pause_flow_run(
+            wait_for_input=PressNoteReview.with_initial_data(
+                description=review_description(kind, folder, draft),
+                approve=False,
+                **event_config.outcome.model_dump(),
+            ),
+            timeout=settings.approval_timeout_seconds,
+            poll_interval=2,
+        )
+    except FlowPauseTimeout:
+        decision = PressNoteReview()
+    if not decision.approve:
+        publish_note(event_config.id, kind, folder, draft, "not approved", utc_now())
+        return report.model_copy(update={"state": "not approved"})
+    if not decision.edited_text.strip() and decision.outcome() != event_config.outcome:
+        draft = render_sections(
+            event_config, kind, facts, decision.outcome(), settings.press_month_spelling
+        )
+    return finish(event_config, kind, folder, draft, decision, settings, report)
+
+
+def finish(
+    event: Event, kind: Kind, folder: Path, draft: str, decision: PressNoteReview,
+    settings: Settings, report: PressNoteReport,
+) -> PressNoteReport:  # fmt: skip
+    """Save the approved text beside the draft and, when asked, mail it to the media list."""
+    body = decision.edited_text if decision.edited_text.strip() else draft
+    final_text = with_embargo(body, decision.embargo, event, settings.press_month_spelling)
+    final = write_final(folder, final_text)
+    publish_note(event.id, kind, folder, final_text, "approved", utc_now())
+    sent = failed = 0
+    if decision.send_to_media:
+        plan_media(settings.store_url, event, kind, settings.mail_from)
+        result = send_to_media(settings.store_url, event, kind, final_text, final, current_run_id())
+        sent, failed = result.sent, result.failed
+    return report.model_copy(
+        update={"state": "approved", "final": final, "sent": sent, "failed": failed}
+    )
+
+
+@flow(name="press-note-approve")
+def approve_press_note(
+    event: str,
+    kind: Kind,
+    edited_text: str = "",
+    embargo: datetime | None = None,
+    send_to_media: bool = False,
+) -> PressNoteReport:
+    """Approve the latest draft that waits for review (written without a pause).
+
+    Args:
+        event: Event id (a file under config/events/) or a path to an event YAML file.
+        kind: announcement or summary.
+        edited_text: Markdown that replaces the draft as a whole; empty keeps the draft.
+        embargo: Not to be published before this time (printed on top of the note).
+        send_to_media: Mail the approved note to the event's media list.
+    """
+    event_config = load_event(event)
+    settings = load_settings()
+    folder = awaiting_review(settings.event_output_dir(event_config.id), kind)
+    draft = (folder / f"{DRAFT}.md").read_text(encoding="utf-8")
+    report = PressNoteReport(
+        event_id=event_config.id, kind=kind, version=folder.name, state="awaiting review",
+        **{key: str(folder / f"{DRAFT}.{ext}") for key, ext in
+           (("markdown", "md"), ("html", "html"), ("docx", "docx"), ("text", "txt"))},
+    )  # fmt: skip
+    decision = PressNoteReview(
+        approve=True, edited_text=edited_text, embargo=embargo, send_to_media=send_to_media
+    )
+    return finish(event_config, kind, folder, draft, decision, settings, report)

@@ -1,0 +1,102 @@
+"""A press note's files: each draft in a version folder of its own, the approved text beside it.
+
+A draft is never overwritten: a new run makes a new version; approval adds `final.*` files.
+"""
+
+from datetime import datetime
+from pathlib import Path
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel
+
+from karyashala.errors import KaryashalaError
+from tasks.press_render import Kind, headline, to_docx, to_html, whatsapp_text
+
+DRAFT = "draft"
+FINAL = "final"
+
+
+class NoteFiles(BaseModel):
+    """The paths of one written note, as `karyashala press-note --json` prints them."""
+
+    markdown: str
+    html: str
+    docx: str
+    text: str
+
+
+def press_folder(output_dir: Path, kind: Kind) -> Path:
+    return output_dir / "press" / kind
+
+
+def versions(output_dir: Path, kind: Kind) -> list[Path]:
+    folder = press_folder(output_dir, kind)
+    found = [p for p in folder.glob("v*") if p.is_dir() and p.name[1:].isdigit()]
+    return sorted(found, key=lambda p: int(p.name[1:]))
+
+
+def new_version(output_dir: Path, kind: Kind) -> Path:
+    existing = versions(output_dir, kind)
+    number = int(existing[-1].name[1:]) + 1 if existing else 1
+    folder = press_folder(output_dir, kind) / f"v{number}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def awaiting_review(output_dir: Path, kind: Kind) -> Path:
+    """The latest draft that has no approved text yet."""
+    existing = versions(output_dir, kind)
+    if not existing or (existing[-1] / f"{FINAL}.md").exists():
+        raise KaryashalaError(
+            f"No {kind} draft is waiting for review in {press_folder(output_dir, kind)}: "
+            f"write one first with `karyashala press-note --event … --kind {kind}`."
+        )
+    return existing[-1]
+
+
+def write_note(folder: Path, name: str, markdown: str) -> NoteFiles:
+    """Markdown, HTML, Word and the WhatsApp text of one note; refuses to replace a file."""
+    title = headline(markdown)
+    outputs = {
+        "markdown": (f"{name}.md", markdown.encode("utf-8")),
+        "html": (f"{name}.html", to_html(markdown, title).encode("utf-8")),
+        "docx": (f"{name}.docx", to_docx(markdown, title)),
+        "text": (f"{name}.txt", whatsapp_text(markdown).encode("utf-8")),
+    }
+    paths: dict[str, str] = {}
+    for key, (filename, content) in outputs.items():
+        path = folder / filename
+        with path.open("xb") as handle:
+            handle.write(content)
+        paths[key] = str(path)
+    return NoteFiles.model_validate(paths)
+
+
+@task(name="write-press-draft", cache_policy=NO_CACHE)
+def write_draft(output_dir: Path, kind: Kind, markdown: str) -> tuple[Path, NoteFiles]:
+    folder = new_version(output_dir, kind)
+    return folder, write_note(folder, DRAFT, markdown)
+
+
+@task(name="write-press-final", cache_policy=NO_CACHE)
+def write_final(folder: Path, markdown: str) -> NoteFiles:
+    return write_note(folder, FINAL, markdown)
+
+
+def artifact_key(event_id: str, kind: Kind) -> str:
+    return f"press-{kind}-{event_id}"
+
+
+@task(name="publish-press-note", cache_policy=NO_CACHE)
+def publish_note(
+    event_id: str, kind: Kind, folder: Path, markdown: str, state: str, at: datetime
+) -> None:
+    """One keyed artifact per event and kind: the UI keeps every draft and approval."""
+    header = f"> **{kind} {folder.name}: {state}** ({at:%Y-%m-%d %H:%M} UTC) · files: `{folder}`"
+    create_markdown_artifact(
+        key=artifact_key(event_id, kind),
+        markdown=f"{header}\n\n{markdown}",
+        description=f"Press note ({kind}) of {event_id}: {state}",
+    )
