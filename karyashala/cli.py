@@ -413,6 +413,8 @@ def demo() -> None:
 
     out.rule("Karyashala demo: the Haryana state IT and social-media workshop")
     sync(SAMPLE_EVENT, as_json=False)
+    out.rule("Press note: the announcement")
+    announcement = write_press_draft(SAMPLE_EVENT, "announcement", as_json=False)
     data_dir = load_settings().data_dir
     with local_web_app() as base:
         out.print(f"Answer pages served at {base}")
@@ -437,9 +439,16 @@ def demo() -> None:
                 out.print(f"The day: volunteers checked in {came} people at the door (real HTTP)")
     out.rule("Answers")
     status(SAMPLE_EVENT, as_json=False)
+    out.rule("Press note: the summary")
+    summary = write_press_draft(SAMPLE_EVENT, "summary", as_json=False)
     out.rule("Done")
     out.print(f"Mails are in the local outbox: {outbox_path(load_settings().data_dir)}")
     out.print("List them with: .venv/bin/karyashala outbox")
+    for report in (announcement, summary):
+        out.print(f"The {report.kind} (Hindi, then English), for review: {report.markdown}",
+                  soft_wrap=True, highlight=False)  # fmt: skip
+    out.print(f"Approve one with: .venv/bin/karyashala press-note approve --event {SAMPLE_EVENT} "
+              "--kind announcement [--send]", soft_wrap=True, highlight=False)  # fmt: skip
 
 
 if __name__ == "__main__":

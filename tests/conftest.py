@@ -17,6 +17,7 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from config import EVENTS_DIR
 from tests.support.fake_sheets import FakeSheets
+from tests.support.smtp_server import LoopbackSMTPServer
 
 SAMPLE_EVENT = EVENTS_DIR / "haryana-it-workshop.yaml"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -127,3 +128,27 @@ def person_row(
     remark: str = "",
 ) -> list[str]:
     return [name, role, unit, district, phone, email, language, remark]
+
+
+@pytest.fixture
+def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackSMTPServer]:
+    with LoopbackSMTPServer() as server:
+        send_to(server, monkeypatch)
+        yield server
+
+
+def send_to(server: LoopbackSMTPServer, monkeypatch: pytest.MonkeyPatch, **more: str) -> None:
+    """Point the settings at a loopback server, with more KARYASHALA_* settings by name."""
+    settings = {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(server.port),
+        "SMTP_SECURITY": "none",
+        "MAIL_FROM": "invite@karyashala.test",
+        "REPLY_TO": "media@karyashala.test",
+        "SIGNING_KEY": "test-signing-key-0123456789",
+        "PUBLIC_URL": "https://rsvp.karyashala.test",
+        "SMTP_BACKOFF_SECONDS": "0.01",
+        **more,
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(f"KARYASHALA_{name}", value)

@@ -21,11 +21,11 @@ from store.db import engine_for
 from store.models import Response
 from tasks.outbox import free_port
 from tasks.tokens import volunteer_pin
+from tests.conftest import send_to
 from tests.support.fake_sheets import FakeSheets
 from tests.support.smtp_server import LoopbackSMTPServer
 from tests.test_collect import row as sheet_row
 from tests.test_collect import sheet_event, status_cell
-from tests.test_send_stage import send_to
 from web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"

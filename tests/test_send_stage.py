@@ -35,37 +35,13 @@ from store.db import engine_for
 from store.models import Message, OptOut, Person, Response, utc_now
 from tasks.mail_render import Recipient, RenderedMail, Sender, build_message, wire_bytes
 from tasks.tokens import verify_token
-from tests.conftest import HEADER, person_row, write_event
+from tests.conftest import HEADER, person_row, send_to, write_event
 from tests.support.smtp_server import LoopbackSMTPServer, self_signed_context
 from web.app import create_app
 
 pytestmark = pytest.mark.usefixtures("prefect_api_url", "karyashala_env")
 
 FIRST_NAMES = ["अनिल", "बीना", "चेतन", "दीपा", "ईशा", "फ़िरोज़", "गीता", "हरि", "इंदु", "जय"]
-
-
-@pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> Any:
-    with LoopbackSMTPServer() as server:
-        send_to(server, monkeypatch)
-        yield server
-
-
-def send_to(server: LoopbackSMTPServer, monkeypatch: pytest.MonkeyPatch, **more: str) -> None:
-    """Point the settings at a loopback server, with more KARYASHALA_* settings by name."""
-    settings = {
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(server.port),
-        "SMTP_SECURITY": "none",
-        "MAIL_FROM": "invite@karyashala.test",
-        "REPLY_TO": "media@karyashala.test",
-        "SIGNING_KEY": "test-signing-key-0123456789",
-        "PUBLIC_URL": "https://rsvp.karyashala.test",
-        "SMTP_BACKOFF_SECONDS": "0.01",
-        **more,
-    }
-    for name, value in settings.items():
-        monkeypatch.setenv(f"KARYASHALA_{name}", value)
 
 
 def roster_rows(count: int) -> list[list[str]]:
