@@ -2,10 +2,13 @@
 
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SMTP_RATE_LIMIT = "karyashala-smtp-sends"
+SHEETS_RATE_LIMIT = "karyashala-sheets-requests"
 
 
 class Settings(BaseSettings):
@@ -38,6 +41,9 @@ class Settings(BaseSettings):
     signing_key: SecretStr | None = Field(
         default=None,
         description="Key that signs answer, opt-out and check-in links; a local one when unset.",
+    )
+    signing_key_block: str | None = Field(
+        default=None, description="Name of a Prefect Secret block holding the signing key."
     )
     public_url: str = Field(
         default="http://127.0.0.1:8750",
@@ -72,6 +78,17 @@ class Settings(BaseSettings):
         default=120.0, gt=0, description="A batch claimed by a run that died is free after this."
     )
     approval_timeout_seconds: int = Field(default=86_400, ge=1)
+    work_pool: str = Field(
+        default="karyashala", description="The process work pool deployments run on."
+    )
+    global_limits: bool = Field(
+        default=False,
+        description="Take every SMTP send and Sheets request from the server's global rate "
+        "limits (deployments turn this on; `karyashala deploy` creates the limits).",
+    )
+    sheets_per_minute: int = Field(
+        default=60, ge=1, description="Sheets requests per minute for all runs together."
+    )
     press_month_spelling: Literal["halant", "anusvara"] = Field(
         default="halant",
         description="Hindi month names in press notes: दिसम्बर (halant) or दिसंबर (anusvara).",
@@ -87,6 +104,8 @@ class Settings(BaseSettings):
         """The configured key, or one made once for this data dir (local use only)."""
         if self.signing_key is not None:
             return self.signing_key.get_secret_value()
+        if self.signing_key_block:
+            return str(secret_block_value(self.signing_key_block))
         path = self.data_dir / "signing.key"
         if not path.exists():
             path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
@@ -98,6 +117,13 @@ class Settings(BaseSettings):
         path = self.data_dir / "events" / event_id
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def secret_block_value(name: str) -> Any:
+    """The value of a Prefect Secret block (created by `karyashala secrets create`)."""
+    from prefect.blocks.system import Secret
+
+    return Secret.load(name).get()  # type: ignore[union-attr]
 
 
 def load_settings() -> Settings:

@@ -16,7 +16,7 @@ from tasks.event_roster import check_event_roster
 from tasks.roster_source import read_roster
 
 
-@flow(name="collect-confirmations")
+@flow(name="collect-confirmations", flow_run_name="collect-confirmations {event}")
 def collect_confirmations(event: str) -> dict[str, object]:
     """Read the sheet's answer and attendance columns, reconcile with link answers, write back.
 

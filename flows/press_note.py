@@ -81,7 +81,7 @@ def review_description(kind: Kind, folder: Path, draft: str) -> str:
     )
 
 
-@flow(name="press-note")
+@flow(name="press-note", flow_run_name="press-note {event} {kind}")
 def press_note(event: str, kind: Kind, review: bool = True) -> PressNoteReport:
     """Write the announcement or the summary in Hindi and English, then wait for a review.
 
@@ -146,7 +146,7 @@ def finish(
     )
 
 
-@flow(name="press-note-approve")
+@flow(name="press-note-approve", flow_run_name="press-note-approve {event} {kind}")
 def approve_press_note(
     event: str,
     kind: Kind,

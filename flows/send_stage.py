@@ -29,7 +29,7 @@ def current_run_id() -> str:
     return str(flow_run.id) if flow_run is not None else uuid4().hex
 
 
-@flow(name="send-stage")
+@flow(name="send-stage", flow_run_name="send-stage {event} {stage}")
 def send_stage(event: str, stage: str, dry_run: bool = False) -> StageReport:
     """Send one stage of an event's invitations by email.
 

@@ -11,7 +11,7 @@ from tasks.roster_source import read_roster
 from tasks.roster_store import store_roster
 
 
-@flow(name="sync-roster", log_prints=False)
+@flow(name="sync-roster", flow_run_name="sync-roster {event}", log_prints=False)
 def sync_roster(event: str) -> SyncReport:
     """Read the whole roster once, normalise and check it, store it, write the problems back.
 

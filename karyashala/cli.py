@@ -4,6 +4,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
@@ -384,6 +385,61 @@ def press_note_approve(
     with operator_errors():
         report = approve_press_note(event, checked, edited, embargo, send)
     print_press_report(report, as_json)
+
+
+@app.command()
+def deploy(event: EventOption) -> None:
+    """Turn the event's dates into deployments and schedules on the Prefect server
+    (PREFECT_API_URL); deploying again updates them and moves them to the current dates."""
+    from zoneinfo import ZoneInfo
+
+    from dateutil.rrule import rrulestr
+
+    from config.event import load_event, resolve_event_path
+    from config.settings import load_settings
+    from deployments.apply import deploy_event
+
+    with operator_errors():
+        event_config = load_event(event)
+        reference = event if not Path(event).is_file() else str(resolve_event_path(event))
+    settings = load_settings()
+    deployed, removed = deploy_event(event_config, reference, settings)
+    zone = ZoneInfo(event_config.timezone)
+    table = Table("Deployment", "Runs", title=f"Deployed on pool {settings.work_pool!r}")
+    for item in deployed:
+        if item.rrule is None:
+            runs = "on demand"
+        else:
+            dates = list(rrulestr(item.rrule))
+            first = dates[0].replace(tzinfo=zone)
+            runs = f"{first:%Y-%m-%d %H:%M}" + (
+                f" … {dates[-1]:%Y-%m-%d %H:%M}, hourly" if len(dates) > 1 else " (once)"
+            )
+        table.add_row(item.full_name, runs)
+    out.print(table)
+    for name in removed:
+        out.print(f"Removed (no longer in the event file): {name}")
+
+
+secrets_app = typer.Typer(no_args_is_help=True, help="Secrets as Prefect Secret blocks.")
+app.add_typer(secrets_app, name="secrets")
+
+
+@secrets_app.command("create")
+def secrets_create() -> None:
+    """Save KARYASHALA_SMTP_PASSWORD, KARYASHALA_SIGNING_KEY, KARYASHALA_IMAP_PASSWORD and the
+    file at KARYASHALA_GOOGLE_CREDENTIALS_PATH as Secret blocks; values are never printed."""
+    from deployments.secrets import SOURCES, save_secrets
+
+    with operator_errors():
+        saved = save_secrets()
+    for source in saved:
+        out.print(f"Saved {source.block} (from {source.env}); runs read it with "
+                  f"{source.setting}={source.block}", highlight=False)  # fmt: skip
+    if not saved:
+        names = ", ".join(source.env for source in SOURCES)
+        err.print(f"Nothing saved: set one or more of {names}.")
+        raise typer.Exit(code=1)
 
 
 @app.command()

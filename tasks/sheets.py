@@ -13,8 +13,9 @@ from google.auth.credentials import Credentials
 from gspread.exceptions import APIError
 from requests.adapters import HTTPAdapter
 
-from config.settings import Settings
+from config.settings import SHEETS_RATE_LIMIT, Settings, secret_block_value
 from karyashala.errors import RosterSourceError
+from tasks.limits import take_rate_limit
 
 SHEETS_URL = "https://sheets.googleapis.com/"
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -49,6 +50,7 @@ class BoundedRetryHTTPClient(gspread.HTTPClient):
     """gspread's client with retries that end: 429/5xx and timeouts, backoff with full jitter."""
 
     policy = RetryPolicy(max_attempts=5, backoff_seconds=1.0, timeout_seconds=30.0)
+    global_limits = False
 
     def __init__(self, auth: Credentials, session: requests.Session | None = None) -> None:
         super().__init__(auth, session)
@@ -65,6 +67,7 @@ class BoundedRetryHTTPClient(gspread.HTTPClient):
         headers: MutableMapping[str, str] | None = None,
     ) -> requests.Response:
         for attempt in range(1, self.policy.max_attempts + 1):
+            take_rate_limit(self.global_limits, SHEETS_RATE_LIMIT)
             try:
                 return super().request(method, endpoint, params, data, json, files, headers)
             except APIError as error:
@@ -79,9 +82,7 @@ class BoundedRetryHTTPClient(gspread.HTTPClient):
 
 def _service_account_info(settings: Settings) -> dict[str, Any]:
     if settings.google_credentials_block:
-        from prefect.blocks.system import Secret
-
-        secret = Secret.load(settings.google_credentials_block).get()  # type: ignore[union-attr]
+        secret = secret_block_value(settings.google_credentials_block)
         return secret if isinstance(secret, dict) else json.loads(secret)
     if settings.google_credentials_path:
         try:
@@ -104,7 +105,11 @@ def sheets_client(settings: Settings) -> gspread.HTTPClient:
         backoff_seconds=settings.sheets_backoff_seconds,
         timeout_seconds=settings.sheets_timeout_seconds,
     )
-    client_class = type("ConfiguredHTTPClient", (BoundedRetryHTTPClient,), {"policy": policy})
+    client_class = type(
+        "ConfiguredHTTPClient",
+        (BoundedRetryHTTPClient,),
+        {"policy": policy, "global_limits": settings.global_limits},
+    )
     client = gspread.service_account_from_dict(
         _service_account_info(settings), http_client=client_class
     ).http_client

@@ -12,10 +12,11 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from config.event import Event, Stage
-from config.settings import Settings, load_settings
+from config.settings import SMTP_RATE_LIMIT, Settings, load_settings, secret_block_value
 from karyashala.errors import KaryashalaError
 from store.models import utc_now
 from tasks.ledger import record_failure, record_sent, release, sent_in_last_day
+from tasks.limits import take_rate_limit
 from tasks.mail_render import (
     Recipient,
     Sender,
@@ -58,9 +59,7 @@ def sender_for(settings: Settings) -> Sender:
 
 def smtp_password(settings: Settings) -> str | None:
     if settings.smtp_password_block:
-        from prefect.blocks.system import Secret
-
-        return str(Secret.load(settings.smtp_password_block).get())  # type: ignore[union-attr]
+        return str(secret_block_value(settings.smtp_password_block))
     return settings.smtp_password.get_secret_value() if settings.smtp_password else None
 
 
@@ -153,6 +152,7 @@ def send_one(
                             "run the stage again when it is back."
                         ) from None
                     raise
+            take_rate_limit(settings.global_limits, SMTP_RATE_LIMIT)
             connection.smtp.sendmail(settings.mail_from, [address], wire_bytes(message))
             return connection
         except StageStoppedError:

@@ -1,24 +1,122 @@
-"""deployments/prefect.yaml: every entrypoint is a flow of ours and its parameters fit it."""
+"""Deployments: the static on-demand set, and an event's dates as schedules on a server."""
 
 import importlib
+from datetime import datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
 import yaml
+from dateutil.rrule import rrulestr
 from prefect import Flow
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTags
 
 from config import PROJECT_DIR
 from config.event import load_event
+from config.settings import SHEETS_RATE_LIMIT, SMTP_RATE_LIMIT, load_settings
+from deployments.apply import deploy_event
+from deployments.plan import plan_event
+from tests.conftest import write_event
 
 
-def test_every_deployment_names_a_flow_and_an_event() -> None:
+def test_every_on_demand_deployment_names_a_flow() -> None:
     spec = yaml.safe_load((PROJECT_DIR / "deployments/prefect.yaml").read_text(encoding="utf-8"))
-    assert spec["deployments"]
+    flows = set()
     for deployment in spec["deployments"]:
         path, _, function = deployment["entrypoint"].partition(":")
         module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
         flow = getattr(module, function)
         assert isinstance(flow, Flow)
-        assert deployment["name"].startswith(flow.name)
-        event = load_event(deployment["parameters"]["event"])
-        assert f"event:{event.id}" in deployment["tags"]
-        for schedule in deployment.get("schedules", []):
-            assert schedule["timezone"] == "Asia/Kolkata"
+        assert deployment["work_pool"]["name"] == load_settings().work_pool
+        flows.add(flow.name)
+    assert flows == {"sync-roster", "send-stage", "collect-confirmations", "press-note"}
+
+
+def test_every_flow_parameter_is_described_for_the_run_form() -> None:
+    from deployments.apply import FLOWS
+
+    for flow in FLOWS.values():
+        schema = flow.parameters.model_dump()
+        for name, spec in schema["properties"].items():
+            assert spec.get("description"), f"{flow.name}: {name} has no description"
+
+
+def server_deployments(event_id: str) -> dict[str, Any]:
+    with get_client(sync_client=True) as client:
+        found = client.read_deployments(
+            deployment_filter=DeploymentFilter(
+                tags=DeploymentFilterTags(all_=[f"event:{event_id}"])
+            )
+        )
+        flows = {flow.id: flow.name for flow in client.read_flows()}
+    return {f"{flows[d.flow_id]}/{d.name}": d for d in found}
+
+
+def occurrences(deployment: Any) -> list[datetime]:
+    """Every instant the deployment's schedule fires, as aware times."""
+    (schedule,) = deployment.schedules
+    rule = schedule.schedule
+    zone = ZoneInfo(rule.timezone)
+    return [moment.replace(tzinfo=zone) for moment in rrulestr(rule.rrule)]
+
+
+def move_event(path: Path, days: int, drop_stage: str | None = None) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["starts_at"] = (data["starts_at"] + timedelta(days=days)).isoformat()
+    if drop_stage:
+        data["stages"] = [stage for stage in data["stages"] if stage["id"] != drop_stage]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+@pytest.mark.usefixtures("prefect_api_url", "karyashala_env")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_schedules_fire_once_at_the_right_instant_and_move_with_the_date(
+    tmp_path: Path,
+) -> None:
+    path = write_event(tmp_path, {"source": "csv", "path": "roster.csv"}, "schedule-test")
+    event = load_event(path)
+    settings = load_settings()
+    deploy_event(event, str(path), settings)
+    first = server_deployments(event.id)
+    assert set(first) == {item.full_name for item in plan_event(event, str(path))}
+    for stage in event.stages:
+        deployment = first[f"send-stage/schedule-test-{stage.id}"]
+        assert occurrences(deployment) == [stage.runs_at(event.starts_at)]
+        assert deployment.parameters == {"event": str(path), "stage": stage.id}
+        assert "event:schedule-test" in deployment.tags
+    invitation = first["send-stage/schedule-test-invitation"]
+    assert occurrences(invitation)[0].isoformat() == "2027-11-24T10:00:00+05:30"
+    hourly = occurrences(first["collect-confirmations/schedule-test"])
+    assert hourly[-1] <= event.ends_at + timedelta(hours=1) < hourly[-1] + timedelta(hours=1)
+    assert all(b - a == timedelta(hours=1) for a, b in pairwise(hourly))
+    (summary_time,) = occurrences(first["press-note/schedule-test-summary"])
+    assert summary_time == event.ends_at + timedelta(hours=2)
+    assert first["press-note/schedule-test-announcement"].schedules == []
+
+    deploy_event(event, str(path), settings)
+    again = server_deployments(event.id)
+    assert {name: d.id for name, d in again.items()} == {name: d.id for name, d in first.items()}
+
+    move_event(path, days=7, drop_stage="thank-you")
+    moved_event = load_event(path)
+    _, removed = deploy_event(moved_event, str(path), settings)
+    moved = server_deployments(event.id)
+    assert removed == ["send-stage/schedule-test-thank-you"]
+    assert "send-stage/schedule-test-thank-you" not in moved
+    for stage in moved_event.stages:
+        deployment = moved[f"send-stage/schedule-test-{stage.id}"]
+        assert deployment.id == first[f"send-stage/schedule-test-{stage.id}"].id
+        assert occurrences(deployment) == [stage.runs_at(moved_event.starts_at)]
+        assert occurrences(deployment)[0] - occurrences(
+            first[f"send-stage/schedule-test-{stage.id}"]
+        )[0] == (timedelta(days=7))
+    with get_client(sync_client=True) as client:
+        smtp_limit = client.read_global_concurrency_limit_by_name(SMTP_RATE_LIMIT)
+        sheets_limit = client.read_global_concurrency_limit_by_name(SHEETS_RATE_LIMIT)
+        pool = client.read_work_pool(settings.work_pool)
+    assert (smtp_limit.limit, smtp_limit.slot_decay_per_second) == (60, 1.0)
+    assert sheets_limit.limit == settings.sheets_per_minute
+    assert pool.type == "process"

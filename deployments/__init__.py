@@ -1,0 +1,1 @@
+"""Deployments: an event's dates turned into schedules on a Prefect server."""
