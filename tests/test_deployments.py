@@ -107,12 +107,11 @@ def test_schedules_fire_once_at_the_right_instant_and_move_with_the_date(
     assert removed == ["send-stage/schedule-test-thank-you"]
     assert "send-stage/schedule-test-thank-you" not in moved
     for stage in moved_event.stages:
-        deployment = moved[f"send-stage/schedule-test-{stage.id}"]
-        assert deployment.id == first[f"send-stage/schedule-test-{stage.id}"].id
+        name = f"send-stage/schedule-test-{stage.id}"
+        deployment, before = moved[name], first[name]
+        assert deployment.id == before.id
         assert occurrences(deployment) == [stage.runs_at(moved_event.starts_at)]
-        assert occurrences(deployment)[0] - occurrences(
-            first[f"send-stage/schedule-test-{stage.id}"]
-        )[0] == (timedelta(days=7))
+        assert occurrences(deployment)[0] - occurrences(before)[0] == timedelta(days=7)
     with get_client(sync_client=True) as client:
         smtp_limit = client.read_global_concurrency_limit_by_name(SMTP_RATE_LIMIT)
         sheets_limit = client.read_global_concurrency_limit_by_name(SHEETS_RATE_LIMIT)
