@@ -7,6 +7,8 @@ from datetime import timedelta
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from config.event import Event, Stage
@@ -64,11 +66,36 @@ def load_candidates(session_url: str, event_id: str) -> list[Candidate]:
         ]  # fmt: skip
 
 
+def ledger_row(
+    event_id: str, stage_id: str, sender_address: str, status: str, skip_reason: str | None,
+    person_id: int | None = None, media_contact_id: int | None = None,
+) -> dict[str, object]:  # fmt: skip
+    recipient = person_id if person_id is not None else f"media-{media_contact_id}"
+    return {
+        "event_id": event_id, "stage": stage_id, "person_id": person_id,
+        "media_contact_id": media_contact_id, "channel": EMAIL, "status": status,
+        "skip_reason": skip_reason, "attempts": 0, "created_at": utc_now(),
+        "updated_at": utc_now(),
+        "message_id": message_id_for(event_id, stage_id, recipient, sender_address),
+    }  # fmt: skip
+
+
+def insert_new(session: Session, rows: list[dict[str, object]]) -> None:
+    """Add ledger rows that are not there yet: two runs planning one stage at once each add
+    what is missing, and neither fails on what the other added."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(Message).on_conflict_do_nothing(), rows)
+
+
 @task(name="plan-stage", cache_policy=NO_CACHE)
 def plan_stage(url: str, event: Event, stage: Stage, sender_address: str) -> StageCounts:
     """Make the ledger agree with the audience now; what was sent stays sent."""
     decision = decide_audience(load_candidates(url, event.id), stage.audience)
     now = utc_now()
+    new_rows: list[dict[str, object]] = []
     with transaction(url) as session:
         existing = {
             row.person_id: row
@@ -83,25 +110,17 @@ def plan_stage(url: str, event: Event, stage: Stage, sender_address: str) -> Sta
         for person_id in decision.send_to:
             row = existing.get(person_id)
             if row is None:
-                session.add(
-                    Message(
-                        event_id=event.id, stage=stage.id, person_id=person_id, channel=EMAIL,
-                        status="pending",
-                        message_id=message_id_for(event.id, stage.id, person_id, sender_address),
-                    )
-                )  # fmt: skip
+                new_rows.append(
+                    ledger_row(event.id, stage.id, sender_address, "pending", None, person_id)
+                )
             elif row.status == "skipped":
                 row.status, row.skip_reason, row.updated_at = "pending", None, now
         for person_id, reason in decision.skipped.items():
             row = existing.get(person_id)
             if row is None:
-                session.add(
-                    Message(
-                        event_id=event.id, stage=stage.id, person_id=person_id, channel=EMAIL,
-                        status="skipped", skip_reason=reason,
-                        message_id=message_id_for(event.id, stage.id, person_id, sender_address),
-                    )
-                )  # fmt: skip
+                new_rows.append(
+                    ledger_row(event.id, stage.id, sender_address, "skipped", reason, person_id)
+                )
             elif row.status in ("pending", "failed", "skipped"):
                 row.status, row.skip_reason, row.updated_at = "skipped", reason, now
         wanted = set(decision.send_to) | set(decision.skipped)
@@ -109,6 +128,7 @@ def plan_stage(url: str, event: Event, stage: Stage, sender_address: str) -> Sta
             if known not in wanted and row.status == "pending":
                 row.status, row.skip_reason = "skipped", "no_longer_in_audience"
                 row.updated_at = now
+        insert_new(session, new_rows)
     return stage_counts(url, event.id, stage.id)
 
 

@@ -19,15 +19,16 @@ from config.settings import load_settings
 from store.db import transaction
 from store.models import MediaContact, Message, utc_now
 from tasks.ledger import (
-    EMAIL,
     StageCounts,
     claim,
+    insert_new,
+    ledger_row,
     record_failure,
     record_sent,
     release,
     stage_counts,
 )
-from tasks.mail_render import UTF8, Sender, message_id_for, one_line, text_part
+from tasks.mail_render import UTF8, Sender, one_line, text_part
 from tasks.press_files import NoteFiles
 from tasks.press_render import Kind, headline, plain_note
 from tasks.privacy import mask_contacts
@@ -83,20 +84,18 @@ def plan_media(url: str, event: Event, kind: Kind, sender_address: str) -> Stage
                 select(Message).where(Message.event_id == event.id, Message.stage == stage)
             )
         }
+        new_rows = []
         for row in contacts.values():
             message = ledger.get(row.id)
             if message is None and row.active:
-                session.add(
-                    Message(
-                        event_id=event.id, stage=stage, media_contact_id=row.id, channel=EMAIL,
-                        status="pending",
-                        message_id=message_id_for(event.id, stage, f"media-{row.id}",
-                                                  sender_address),
-                    )
+                new_rows.append(
+                    ledger_row(event.id, stage, sender_address, "pending", None,
+                               media_contact_id=row.id)
                 )  # fmt: skip
             elif message is not None and not row.active and message.status == "pending":
                 message.status, message.skip_reason = "skipped", "no_longer_in_audience"
                 message.updated_at = utc_now()
+        insert_new(session, new_rows)
     return stage_counts(url, event.id, stage)
 
 

@@ -1,15 +1,14 @@
 """Shared fixtures: one Prefect test server per session, a fresh store per test, fake Sheets."""
 
 import os
-import uuid
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -17,9 +16,13 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from config import EVENTS_DIR
 from tests.support.fake_sheets import FakeSheets
+from tests.support.prefect_server import create_database, drop_database
+from tests.support.prefect_server import database_url as database_url_for
 from tests.support.smtp_server import LoopbackSMTPServer
 
 SAMPLE_EVENT = EVENTS_DIR / "haryana-it-workshop.yaml"
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -47,7 +50,7 @@ def prefect_api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield str(PREFECT_API_URL.value())
 
 
-def _postgres_admin_url() -> str | None:
+def postgres_admin_url() -> str | None:
     """PostgreSQL for the store tests: required where KARYASHALA_TEST_POSTGRES_URL is set."""
     configured = os.environ.get("KARYASHALA_TEST_POSTGRES_URL")
     url = configured or DEFAULT_POSTGRES
@@ -66,17 +69,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
         return
-    admin_url = _postgres_admin_url()
+    admin_url = postgres_admin_url()
     if admin_url is None:
         pytest.skip("no PostgreSQL reachable; set KARYASHALA_TEST_POSTGRES_URL")
-    name = f"karyashala_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    name = create_database(admin_url, "karyashala_test")
+    yield database_url_for(admin_url, name, "postgresql+psycopg")
+    drop_database(admin_url, name)
 
 
 @pytest.fixture
@@ -152,3 +150,18 @@ def send_to(server: LoopbackSMTPServer, monkeypatch: pytest.MonkeyPatch, **more:
     }
     for name, value in settings.items():
         monkeypatch.setenv(f"KARYASHALA_{name}", value)
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=shutil.which("chromium") or CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-quic", "--no-first-run"],
+        )  # fmt: skip
+        yield chromium
+        chromium.close()

@@ -2,7 +2,6 @@
 mail; a volunteer signs in at the door. Screenshots go to test-artifacts/ for a person to see."""
 
 import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -21,15 +20,13 @@ from store.db import engine_for
 from store.models import Response
 from tasks.outbox import free_port
 from tasks.tokens import volunteer_pin
-from tests.conftest import send_to
+from tests.conftest import CHROMIUM, SCREENSHOTS, send_to
 from tests.support.fake_sheets import FakeSheets
 from tests.support.smtp_server import LoopbackSMTPServer
 from tests.test_collect import row as sheet_row
 from tests.test_collect import sheet_event, status_cell
 from web.app import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 PHONE = {"width": 360, "height": 740}
 
 pytestmark = [
@@ -70,21 +67,6 @@ def web(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebServer]:
     monkeypatch.setenv("KARYASHALA_PUBLIC_URL", server.base)
     yield server
     server.stop()
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=shutil.which("chromium") or CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-quic", "--no-first-run"],
-        )  # fmt: skip
-        yield chromium
-        chromium.close()
 
 
 def test_invitee_taps_yes_and_the_sheet_shows_it(
