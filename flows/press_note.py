@@ -35,8 +35,14 @@ class PressNoteReview(RunInput):
     approve: bool = Field(default=False, description="Approve this note as the final version.")
     edited_text: str = Field(
         default="",
-        description="Markdown that replaces the draft as a whole; leave empty to keep it.",
+        description="The draft (Markdown): what you change here replaces it as a whole.",
     )
+
+    def edit_of(self, draft: str) -> str | None:
+        """The reviewer's own text, if they changed the draft; None keeps the draft."""
+        text = self.edited_text.strip()
+        return text + "\n" if text and text != draft.strip() else None
+
     points: list[SpeakerPoint] = Field(
         default_factory=list, description="Main points by speaker (summary)."
     )
@@ -110,6 +116,7 @@ def press_note(event: str, kind: Kind, review: bool = True) -> PressNoteReport:
             wait_for_input=PressNoteReview.with_initial_data(
                 description=review_description(kind, folder, draft),
                 approve=False,
+                edited_text=draft,
                 **event_config.outcome.model_dump(),
             ),
             timeout=settings.approval_timeout_seconds,
@@ -120,19 +127,19 @@ def press_note(event: str, kind: Kind, review: bool = True) -> PressNoteReport:
     if not decision.approve:
         publish_note(event_config.id, kind, folder, draft, "not approved", utc_now())
         return report.model_copy(update={"state": "not approved"})
-    if not decision.edited_text.strip() and decision.outcome() != event_config.outcome:
+    edit = decision.edit_of(draft)
+    if edit is None and decision.outcome() != event_config.outcome:
         draft = render_sections(
             event_config, kind, facts, decision.outcome(), settings.press_month_spelling
         )
-    return finish(event_config, kind, folder, draft, decision, settings, report)
+    return finish(event_config, kind, folder, edit or draft, decision, settings, report)
 
 
 def finish(
-    event: Event, kind: Kind, folder: Path, draft: str, decision: PressNoteReview,
+    event: Event, kind: Kind, folder: Path, body: str, decision: PressNoteReview,
     settings: Settings, report: PressNoteReport,
 ) -> PressNoteReport:  # fmt: skip
     """Save the approved text beside the draft and, when asked, mail it to the media list."""
-    body = decision.edited_text if decision.edited_text.strip() else draft
     final_text = with_embargo(body, decision.embargo, event, settings.press_month_spelling)
     final = write_final(folder, final_text)
     publish_note(event.id, kind, folder, final_text, "approved", utc_now())
@@ -175,4 +182,5 @@ def approve_press_note(
     decision = PressNoteReview(
         approve=True, edited_text=edited_text, embargo=embargo, send_to_media=send_to_media
     )
-    return finish(event_config, kind, folder, draft, decision, settings, report)
+    body = decision.edit_of(draft) or draft
+    return finish(event_config, kind, folder, body, decision, settings, report)

@@ -1,6 +1,9 @@
 """The `karyashala` command: runs the flows in this process and prints what they did."""
 
 import json
+import os
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -457,9 +460,8 @@ def outbox() -> None:
     out.print(f"{len(entries)} message(s)")
 
 
-@app.command()
-def demo() -> None:
-    """Run the sample workshop on the embedded default: no account, key or server needed."""
+def run_demo_timeline() -> list[tuple[str, str]]:
+    """The sample workshop from roster to summary; returns what it did, line by line."""
     from config.event import load_event
     from config.settings import load_settings
     from flows.collect_confirmations import collect_confirmations
@@ -467,44 +469,98 @@ def demo() -> None:
     from tasks.outbox import outbox_path
     from tasks.tokens import volunteer_pin
 
+    event = load_event(SAMPLE_EVENT)
+    data_dir = load_settings().data_dir
+    did: list[tuple[str, str]] = []
     out.rule("Karyashala demo: the Haryana state IT and social-media workshop")
-    sync(SAMPLE_EVENT, as_json=False)
+    synced = sync(SAMPLE_EVENT, as_json=False)
+    did.append(("Roster synced", f"{synced.active_people} people, {len(synced.problems)} "
+                f"problems listed in {synced.problems_written_to}"))  # fmt: skip
     out.rule("Press note: the announcement")
     announcement = write_press_draft(SAMPLE_EVENT, "announcement", as_json=False)
-    data_dir = load_settings().data_dir
     with local_web_app() as base:
         out.print(f"Answer pages served at {base}")
-        for stage in load_event(SAMPLE_EVENT).stages:
+        for stage in event.stages:
             out.rule(f"Stage: {stage.id}")
-            send(SAMPLE_EVENT, stage.id, dry_run=False, as_json=False)
+            sent = send(SAMPLE_EVENT, stage.id, dry_run=False, as_json=False)
+            did.append((f"Stage {stage.id}", f"{sent.sent} mails sent"))
             if stage.id == "invitation":
                 answered = answer_some(answer_links(data_dir, "invitation"))
                 out.print(f"Invitees answered through the web app (real HTTP): {answered}")
                 collected = collect_confirmations(SAMPLE_EVENT)
-                out.print(
-                    "Collected: "
-                    + ", ".join(
-                        f"{k} {collected[k]}"
-                        for k in ("confirmed", "deputy", "declined", "no_answer")
-                    )
-                    + f"; status written to {collected['status_written_to']}"
+                summary = ", ".join(
+                    f"{k} {collected[k]}" for k in ("confirmed", "deputy", "declined", "no_answer")
                 )
+                out.print(
+                    f"Collected: {summary}; status written to {collected['status_written_to']}"
+                )
+                did.append(("Answers through the web app, collected", summary))
             if stage.id == "logistics":
-                pin = volunteer_pin(load_settings().signing_secret(), load_event(SAMPLE_EVENT).id)
-                came = check_in_some(base, load_event(SAMPLE_EVENT).id, pin, data_dir)
+                pin = volunteer_pin(load_settings().signing_secret(), event.id)
+                came = check_in_some(base, event.id, pin, data_dir)
                 out.print(f"The day: volunteers checked in {came} people at the door (real HTTP)")
+                did.append(("Checked in at the door", f"{came} people"))
     out.rule("Answers")
     status(SAMPLE_EVENT, as_json=False)
     out.rule("Press note: the summary")
-    summary = write_press_draft(SAMPLE_EVENT, "summary", as_json=False)
+    summary_note = write_press_draft(SAMPLE_EVENT, "summary", as_json=False)
+    for report in (announcement, summary_note):
+        did.append((f"Press note: {report.kind}", report.markdown))
+    did.append(("Mails", f"{outbox_path(data_dir)} (list them: .venv/bin/karyashala outbox)"))
+    return did
+
+
+def print_demo_report(did: list[tuple[str, str]]) -> None:
     out.rule("Done")
-    out.print(f"Mails are in the local outbox: {outbox_path(load_settings().data_dir)}")
-    out.print("List them with: .venv/bin/karyashala outbox")
-    for report in (announcement, summary):
-        out.print(f"The {report.kind} (Hindi, then English), for review: {report.markdown}",
-                  soft_wrap=True, highlight=False)  # fmt: skip
-    out.print(f"Approve one with: .venv/bin/karyashala press-note approve --event {SAMPLE_EVENT} "
-              "--kind announcement [--send]", soft_wrap=True, highlight=False)  # fmt: skip
+    table = Table(title="What the demo did")
+    table.add_column("What")
+    table.add_column("Result / where", overflow="fold")
+    for what, result in did:
+        table.add_row(what, result)
+    out.print(table, soft_wrap=True)
+    approve = f"press-note approve --event {SAMPLE_EVENT} --kind announcement [--send]"
+    out.print(f"Approve a note with: .venv/bin/karyashala {approve}", soft_wrap=True,
+              highlight=False)  # fmt: skip
+
+
+@app.command()
+def demo(
+    ui: Annotated[
+        bool,
+        typer.Option("--ui", help="Run against a local Prefect server with its UI; leave it up."),
+    ] = False,
+    port: Annotated[int, typer.Option(help="Port of the Prefect UI (with --ui).")] = 4200,
+) -> None:
+    """Run the sample workshop on the embedded default: no account, key or server needed."""
+    if not ui:
+        print_demo_report(run_demo_timeline())
+        return
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from config.settings import load_settings
+    from karyashala.demo import start_review
+    from karyashala.prefect_server import prefect_server
+
+    data_dir = load_settings().data_dir.resolve()
+    log = data_dir / "prefect-server.log"
+    with operator_errors(), prefect_server(data_dir / "prefect", port, log) as url:
+        out.print(f"Prefect server with its UI: {url} (log: {log})", highlight=False)
+        with temporary_settings({PREFECT_API_URL: f"{url}/api"}):
+            print_demo_report(run_demo_timeline())
+            review = start_review(SAMPLE_EVENT, "announcement")
+        out.print(f"Prefect UI: {url}", highlight=False)
+        out.print(f"The announcement waits for review: {url}/runs/flow-run/{review}",
+                  highlight=False, soft_wrap=True)  # fmt: skip
+        out.print("The server stays up; press Ctrl+C to stop it.")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            out.print("Stopping the Prefect server.")
+    # The review run still waits in its thread, and Prefect's log and event workers would keep
+    # trying to reach the server just stopped: leave at once, all files being written.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -9,11 +9,15 @@ from contextlib import contextmanager
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import uvicorn
 
 from tasks.outbox import free_port, outbox_path
+
+if TYPE_CHECKING:
+    from tasks.press_render import Kind
 
 ANSWER_LINK = re.compile(r"(https?://\S+/r/[\w.-]+)\?answer=yes")
 
@@ -96,3 +100,29 @@ def check_in_some(base: str, event_id: str, pin: str, data_dir: Path) -> int:
         for code in codes[: len(codes) * 4 // 5]:
             client.post(f"/c/{event_id}/code", data={"code": code}).raise_for_status()
     return len(codes) * 4 // 5
+
+
+def start_review(event: str, kind: "Kind", timeout: float = 120) -> str:
+    """A press-note run that waits in this process for its review form; returns its run id
+    once the server shows it paused."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.press_note import press_note
+    from karyashala.errors import KaryashalaError
+    from tasks.press_review import paused_review_ids
+
+    api_url = PREFECT_API_URL.value()
+    before = set(paused_review_ids(event, kind))
+
+    def run() -> None:
+        with temporary_settings({PREFECT_API_URL: api_url}):
+            press_note(event, kind)
+
+    threading.Thread(target=run, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        waiting = [run_id for run_id in paused_review_ids(event, kind) if run_id not in before]
+        if waiting:
+            return waiting[-1]
+        time.sleep(0.5)
+    raise KaryashalaError(f"The {kind} did not reach its review form within {timeout:.0f} s.")

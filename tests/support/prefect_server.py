@@ -1,20 +1,15 @@
 """A real `prefect server start` with its database on PostgreSQL, and process workers."""
 
-import os
 import subprocess
-import sys
-import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
 
-import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from karyashala.prefect_server import PREFECT, prefect_server, without_prefect_settings
 from tasks.outbox import free_port
-
-PREFECT = str(Path(sys.executable).parent / "prefect")
 
 
 def create_database(admin_url: str, prefix: str) -> str:
@@ -41,8 +36,7 @@ def database_url(admin_url: str, name: str, driver: str) -> str:
 
 def clean_environment(**more: str) -> dict[str, str]:
     """This process's environment without its Prefect settings (a test harness sets some)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    return {**env, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **more}
+    return {**without_prefect_settings(), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **more}
 
 
 class PrefectServer:
@@ -55,42 +49,20 @@ class PrefectServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.api_url = f"{self.url}/api"
         self.database = ""
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log: IO[bytes] | None = None
+        self.stack = ExitStack()
 
     def __enter__(self) -> "PrefectServer":
         self.database = create_database(self.admin_url, "prefect_server")
+        self.stack.callback(drop_database, self.admin_url, self.database)
         self.home.mkdir(parents=True, exist_ok=True)
-        self.log = (self.home / "server.log").open("wb")
-        env = clean_environment(
-            PREFECT_HOME=str(self.home),
-            PREFECT_SERVER_DATABASE_CONNECTION_URL=database_url(
-                self.admin_url, self.database, "postgresql+asyncpg"
-            ),
-            PREFECT_UI_API_URL=self.api_url,
+        url = database_url(self.admin_url, self.database, "postgresql+asyncpg")
+        self.stack.enter_context(
+            prefect_server(self.home, self.port, self.home / "server.log", url)
         )
-        self.process = subprocess.Popen(
-            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"prefect server exited; see {self.home / 'server.log'}")
-            try:
-                if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"prefect server did not come up; see {self.home / 'server.log'}")
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        stop(self.process)
-        if self.log is not None:
-            self.log.close()
-        if self.database:
-            drop_database(self.admin_url, self.database)
+        self.stack.close()
 
 
 def start_worker(
