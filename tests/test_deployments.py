@@ -1,6 +1,10 @@
 """Deployments: the static on-demand set, and an event's dates as schedules on a server."""
 
 import importlib
+import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -16,9 +20,15 @@ from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTag
 
 from config import PROJECT_DIR
 from config.event import load_event
-from config.settings import SHEETS_RATE_LIMIT, SMTP_RATE_LIMIT, load_settings
+from config.settings import (
+    SHEETS_RATE_LIMIT,
+    SMTP_RATE_LIMIT,
+    load_settings,
+    secret_block_value,
+)
 from deployments.apply import deploy_event
 from deployments.plan import plan_event
+from deployments.secrets import existing_secret_settings
 from tests.conftest import write_event
 
 
@@ -119,3 +129,28 @@ def test_schedules_fire_once_at_the_right_instant_and_move_with_the_date(
     assert (smtp_limit.limit, smtp_limit.slot_decay_per_second) == (60, 1.0)
     assert sheets_limit.limit == settings.sheets_per_minute
     assert pool.type == "process"
+
+
+@pytest.mark.usefixtures("prefect_api_url")
+def test_secrets_become_blocks_and_are_never_printed(tmp_path: Path, prefect_api_url: str) -> None:
+    credentials = tmp_path / "service-account.json"
+    credentials.write_text(json.dumps({"type": "service_account", "private_key": "KEY-77"}))
+    env = {**os.environ, "PREFECT_API_URL": prefect_api_url, "COLUMNS": "200",
+           "KARYASHALA_SMTP_PASSWORD": "smtp-secret-4411",
+           "KARYASHALA_GOOGLE_CREDENTIALS_PATH": str(credentials)}  # fmt: skip
+    env.pop("KARYASHALA_SIGNING_KEY", None)
+    env.pop("KARYASHALA_IMAP_PASSWORD", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "karyashala.cli", "secrets", "create"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for secret in ("smtp-secret-4411", "KEY-77"):
+        assert secret not in result.stdout + result.stderr
+    assert "karyashala-smtp-password" in result.stdout
+    assert secret_block_value("karyashala-smtp-password") == "smtp-secret-4411"
+    assert secret_block_value("karyashala-google-service-account")["private_key"] == "KEY-77"
+    assert existing_secret_settings() == {
+        "KARYASHALA_SMTP_PASSWORD_BLOCK": "karyashala-smtp-password",
+        "KARYASHALA_GOOGLE_CREDENTIALS_BLOCK": "karyashala-google-service-account",
+    }

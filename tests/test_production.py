@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,12 @@ KARYASHALA = str(Path(sys.executable).parent / "karyashala")
 FINAL = {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
 
 
+def blocking(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a Prefect function that dispatches on a running event loop (Playwright keeps one
+    in this thread) in its blocking form."""
+    return function(*args, **{**kwargs, "_sync": True})
+
+
 @dataclass
 class Production:
     server: PrefectServer
@@ -66,6 +72,13 @@ class Production:
             [KARYASHALA, *args], env=self.env, capture_output=True, text=True, timeout=300
         )
 
+    def deployed(self, event_id: str, people: int) -> Path:
+        """The event written and deployed (again: deploying is idempotent)."""
+        event = self.event(event_id, people)
+        result = self.karyashala("deploy", "--event", str(event))
+        assert result.returncode == 0, result.stderr
+        return event
+
     def event(self, event_id: str, people: int) -> Path:
         roster = self.directory / f"{event_id}.csv"
         with roster.open("w", encoding="utf-8", newline="") as handle:
@@ -79,7 +92,7 @@ class Production:
     def run(self, name: str, timeout: float = 300, **parameters: Any) -> FlowRun:
         """Start a run of a deployment through the API and wait for it to end."""
         with temporary_settings({PREFECT_API_URL: self.server.api_url}):
-            started = run_deployment(name, parameters=parameters or None, timeout=0)
+            started = blocking(run_deployment, name, parameters=parameters or None, timeout=0)
             assert isinstance(started, FlowRun)
             return self.wait(started.id, FINAL, timeout)
 
@@ -140,6 +153,7 @@ def test_deployed_event_runs_on_a_worker_with_the_store_on_postgresql(
     deployed = production.karyashala("deploy", "--event", str(event))
     assert deployed.returncode == 0, deployed.stderr
     assert "send-stage/prod-workshop-invitation" in deployed.stdout
+    assert "2027-11-24 10:00 (once)" in deployed.stdout
 
     synced = production.run("sync-roster/prod-workshop")
     assert synced.state is not None and synced.state.type == StateType.COMPLETED
@@ -163,8 +177,7 @@ def test_deployed_event_runs_on_a_worker_with_the_store_on_postgresql(
 
 def test_two_workers_on_one_stage_send_each_person_once(production: Production) -> None:
     production.add_worker("worker-b")
-    event = production.event("prod-crowd", 2000)
-    assert production.karyashala("deploy", "--event", str(event)).returncode == 0
+    production.deployed("prod-crowd", 2000)
     production.run("sync-roster/prod-crowd")
     with temporary_settings({PREFECT_API_URL: production.server.api_url}):
         runs = [run_deployment("send-stage/prod-crowd-invitation", timeout=0) for _ in range(2)]
@@ -187,6 +200,7 @@ def test_prefect_ui_lists_the_deployments_and_shows_the_hindi_press_note(
     production: Production, browser: Any
 ) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
+    production.deployed("prod-workshop", 30)
     written = production.run("press-note/prod-workshop-announcement", review=False)
     assert written.state is not None and written.state.type == StateType.COMPLETED
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -195,11 +209,14 @@ def test_prefect_ui_lists_the_deployments_and_shows_the_hindi_press_note(
     page.screenshot(path=str(SCREENSHOTS / "prefect-ui-deployments.png"), full_page=True)
 
     page.goto(f"{production.server.url}/artifacts/key/press-announcement-prod-workshop")
+    page.wait_for_selector("text=Created press-announcement-prod-workshop", timeout=60_000)
+    page.screenshot(path=str(SCREENSHOTS / "prefect-ui-press-note-versions.png"))
+    page.locator("text=/^[0-9a-f]{8}$/").first.click()  # the latest version
     page.wait_for_selector("text=सिग्नेचर टावर", timeout=60_000)
     page.screenshot(path=str(SCREENSHOTS / "prefect-ui-press-note.png"), full_page=True)
 
     with temporary_settings({PREFECT_API_URL: production.server.api_url}):
-        review = run_deployment("press-note/prod-workshop-summary", timeout=0)
+        review = blocking(run_deployment, "press-note/prod-workshop-summary", timeout=0)
     assert isinstance(review, FlowRun)
     production.wait(review.id, {StateType.PAUSED}, timeout=300)
     page.goto(f"{production.server.url}/runs/flow-run/{review.id}")
@@ -207,6 +224,6 @@ def test_prefect_ui_lists_the_deployments_and_shows_the_hindi_press_note(
     page.wait_for_selector("text=approve", timeout=60_000)
     page.screenshot(path=str(SCREENSHOTS / "prefect-ui-review-form.png"), full_page=True)
     with temporary_settings({PREFECT_API_URL: production.server.api_url}):
-        resume_flow_run(review.id, run_input={"approve": False})
+        blocking(resume_flow_run, review.id, run_input={"approve": False})
     done = production.wait(review.id, FINAL)
     assert done.state is not None and done.state.type == StateType.COMPLETED
