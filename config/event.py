@@ -314,8 +314,11 @@ class Event(Model):
 
     @model_validator(mode="after")
     def _points_name_known_speakers(self) -> "Event":
-        for point in self.outcome.points:
-            self.dignitary(point.speaker)
+        for index, point in enumerate(self.outcome.points):
+            try:
+                self.dignitary(point.speaker)
+            except ValueError as error:
+                raise ValueError(f"outcome.points[{index}].speaker: {error}") from None
         return self
 
     @property
@@ -328,9 +331,7 @@ class Event(Model):
             if name.strip() in (person.name.hi, person.name.en):
                 return person
         known = ", ".join(person.name.hi for person in self.dignitaries)
-        raise ValueError(
-            f"outcome point by {name!r}, who is none of the event's speakers ({known})"
-        )
+        raise ValueError(f"a point by {name!r}, who is none of the event's speakers ({known})")
 
     def stage(self, stage_id: str) -> Stage:
         for stage in self.stages:

@@ -9,8 +9,7 @@ from email.mime.multipart import MIMEMultipart
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 
-import yagmail
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 
@@ -23,24 +22,12 @@ from tasks.ledger import (
     claim,
     insert_new,
     ledger_row,
-    record_failure,
-    record_sent,
-    release,
     stage_counts,
 )
 from tasks.mail_render import UTF8, Sender, one_line, text_part
 from tasks.press_files import NoteFiles
 from tasks.press_render import Kind, headline, plain_note
-from tasks.privacy import mask_contacts
-from tasks.smtp_send import (
-    BatchResult,
-    Pacer,
-    PermanentError,
-    StageStoppedError,
-    TransientError,
-    send_one,
-    sender_for,
-)
+from tasks.smtp_send import BatchResult, deliver, sender_for
 
 DOCX_TYPE = "vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -143,31 +130,10 @@ def send_to_media(
     """One SMTP connection for the media list; each outcome committed before the next."""
     settings = load_settings()
     sender = sender_for(settings)
-    logger = get_run_logger()
     stage = press_stage(kind)
-    newsrooms = claim_newsrooms(url, event.id, stage, run_id)
-    result = BatchResult()
-    connection: yagmail.SMTP | None = None
     now = utc_now()
-    try:
-        for index, newsroom in enumerate(newsrooms):
-            message = press_message(event, stage, newsroom, markdown, files, sender, now)
-            Pacer.wait(settings.smtp_per_minute)
-            try:
-                connection = send_one(connection, message, newsroom.email, settings)
-            except StageStoppedError:
-                release(url, [n.ledger_id for n in newsrooms[index:]])
-                raise
-            except (PermanentError, TransientError) as failure:
-                kind_of = "permanent" if isinstance(failure, PermanentError) else "transient"
-                text = mask_contacts(str(failure))
-                record_failure(url, newsroom.ledger_id, kind_of, text)
-                result.failed += 1
-                logger.warning("Press mail %s failed (%s): %s", newsroom.ledger_id, kind_of, text)
-                continue
-            record_sent(url, newsroom.ledger_id)
-            result.sent += 1
-    finally:
-        if connection is not None:
-            connection.close()
-    return result
+    newsrooms = claim_newsrooms(url, event.id, stage, run_id)
+    return deliver(
+        url, settings, newsrooms,
+        lambda newsroom: press_message(event, stage, newsroom, markdown, files, sender, now),
+    )  # fmt: skip

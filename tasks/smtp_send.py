@@ -4,8 +4,10 @@ import contextlib
 import smtplib
 import ssl
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.mime.multipart import MIMEMultipart
+from typing import Protocol, TypeVar
 
 import yagmail
 from prefect import get_run_logger, task
@@ -171,48 +173,70 @@ def send_one(
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-@task(name="send-batch", cache_policy=NO_CACHE)
-def send_batch(url: str, event: Event, stage: Stage, recipients: list[Recipient]) -> BatchResult:
-    """One connection for the batch; each outcome is committed before the next message."""
-    settings = load_settings()
-    sender = sender_for(settings)
+class Outgoing(Protocol):
+    """One ledger row to send: a person of the roster or a newsroom."""
+
+    @property
+    def ledger_id(self) -> int: ...
+
+    @property
+    def email(self) -> str: ...
+
+
+Item = TypeVar("Item", bound=Outgoing)
+
+
+def deliver(
+    url: str, settings: Settings, outgoing: Sequence[Item], build: Callable[[Item], MIMEMultipart]
+) -> BatchResult:
+    """Send each over one connection, committing each outcome before the next; stop cleanly at
+    the mailbox's daily quota, giving back what is left."""
     logger = get_run_logger()
     result = BatchResult()
     already_today = sent_in_last_day(url)
     connection: yagmail.SMTP | None = None
-    now = utc_now()
-    ics = calendars(event, stage, sender, now)
     try:
-        for index, recipient in enumerate(recipients):
+        for index, item in enumerate(outgoing):
             if already_today + result.sent >= settings.smtp_per_day:
-                rest = [r.ledger_id for r in recipients[index:]]
-                release(url, rest)
+                release(url, [o.ledger_id for o in outgoing[index:]])
                 result.stopped = (
                     f"the daily quota of {settings.smtp_per_day} messages is reached; "
                     "run the stage again tomorrow to send the rest"
                 )
                 break
-            rendered = render_mail(event, stage, recipient, sender)
-            message = build_message(
-                event, stage, recipient, rendered, sender, now, ics.get(recipient.language)
-            )
+            message = build(item)
             Pacer.wait(settings.smtp_per_minute)
             try:
-                connection = send_one(connection, message, recipient.email, settings)
+                connection = send_one(connection, message, item.email, settings)
             except StageStoppedError:
-                rest = [r.ledger_id for r in recipients[index:]]
-                release(url, rest)
+                release(url, [o.ledger_id for o in outgoing[index:]])
                 raise
             except (PermanentError, TransientError) as failure:
                 kind = "permanent" if isinstance(failure, PermanentError) else "transient"
                 text = mask_contacts(str(failure))
-                record_failure(url, recipient.ledger_id, kind, text)
+                record_failure(url, item.ledger_id, kind, text)
                 result.failed += 1
-                logger.warning("Message %s failed (%s): %s", recipient.ledger_id, kind, text)
+                logger.warning("Message %s failed (%s): %s", item.ledger_id, kind, text)
                 continue
-            record_sent(url, recipient.ledger_id)
+            record_sent(url, item.ledger_id)
             result.sent += 1
     finally:
         if connection is not None:
             connection.close()
     return result
+
+
+@task(name="send-batch", cache_policy=NO_CACHE)
+def send_batch(url: str, event: Event, stage: Stage, recipients: list[Recipient]) -> BatchResult:
+    """One connection for the batch; each outcome is committed before the next message."""
+    settings = load_settings()
+    sender = sender_for(settings)
+    now = utc_now()
+    ics = calendars(event, stage, sender, now)
+
+    def build(recipient: Recipient) -> MIMEMultipart:
+        rendered = render_mail(event, stage, recipient, sender)
+        calendar = ics.get(recipient.language)
+        return build_message(event, stage, recipient, rendered, sender, now, calendar)
+
+    return deliver(url, settings, recipients, build)

@@ -77,3 +77,14 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 def test_unknown_event_lists_the_known_ones() -> None:
     with pytest.raises(EventConfigError, match="haryana-it-workshop"):
         load_event("no-such-event")
+
+
+def test_a_point_by_someone_not_speaking_is_named_in_the_error(tmp_path: Path) -> None:
+    point = {"speaker": "कोई और", "said": {"hi": "कुछ", "en": "something"}}
+    path = broken_copy(tmp_path, {"outcome": {"points": [point]}})
+    with pytest.raises(EventConfigError) as error:
+        load_event(path)
+    assert "outcome.points[0].speaker: a point by 'कोई और', who is none of the event's" in str(
+        error.value
+    )
+    assert "ओमप्रकाश धनखड़, अरविंद सैनी, संजय शर्मा" in str(error.value)

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config.settings import load_settings
+from karyashala.prefect_server import stop_process
 from store.db import engine_for
 from store.models import Message
 from tests.conftest import (
@@ -39,7 +40,6 @@ from tests.support.prefect_server import (
     database_url,
     drop_database,
     start_worker,
-    stop,
 )
 from tests.support.smtp_server import LoopbackSMTPServer
 
@@ -141,7 +141,7 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Production]
             yield setup
         finally:
             for worker in setup.workers:
-                stop(worker)
+                stop_process(worker)
             engine_for(setup.store_url).dispose()
             drop_database(admin_url, store)
 
@@ -205,7 +205,9 @@ def test_prefect_ui_lists_the_deployments_and_shows_the_hindi_press_note(
     assert written.state is not None and written.state.type == StateType.COMPLETED
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{production.server.url}/deployments")
-    page.wait_for_selector("text=prod-workshop-invitation", timeout=60_000)
+    page.wait_for_selector(
+        "text=/prod-(workshop|crowd)-(invitation|reminder|summary)/", timeout=60_000
+    )
     page.screenshot(path=str(SCREENSHOTS / "prefect-ui-deployments.png"), full_page=True)
 
     page.goto(f"{production.server.url}/artifacts/key/press-announcement-prod-workshop")

@@ -2,8 +2,9 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
-from store.db import engine_for
+from store.db import alembic_config, engine_for
 from store.models import Base
 
 
@@ -19,4 +20,5 @@ def test_opening_twice_is_idempotent(database_url: str) -> None:
     second = engine_for(database_url)
     assert first is not second
     with second.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0002"
+        head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+        assert MigrationContext.configure(connection).get_current_revision() == head

@@ -8,7 +8,11 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from karyashala.prefect_server import PREFECT, prefect_server, without_prefect_settings
+from karyashala.prefect_server import (
+    PREFECT,
+    prefect_server,
+    without_prefect_settings,
+)
 from tasks.outbox import free_port
 
 
@@ -75,14 +79,3 @@ def start_worker(
              "PREFECT_WORKER_HEARTBEAT_SECONDS": "5"},
         stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
-
-
-def stop(process: subprocess.Popen[bytes] | None) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
