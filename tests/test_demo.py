@@ -1,10 +1,11 @@
 """`karyashala demo --ui`: the whole timeline against a local Prefect server that stays up."""
 
+import queue
 import re
-import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,18 +20,29 @@ REVIEW_LINE = re.compile(r"The announcement waits for review: (http://\S+/runs/f
 
 
 def read_until(process: subprocess.Popen[str], pattern: re.Pattern[str], timeout: float) -> str:
-    """The child's output up to and including the first line matching pattern."""
+    """The child's output up to and including the first line matching pattern (read by a
+    thread: select() on a buffered pipe can miss lines already in the buffer)."""
     assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
+    lines: queue.Queue[str] = queue.Queue()
+    stream = process.stdout
+
+    def pump() -> None:
+        for line in stream:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
     seen: list[str] = []
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        if selector.select(timeout=1):
-            line = process.stdout.readline()
-            seen.append(line)
-            if pattern.search(line):
-                return "".join(seen)
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            if process.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        if pattern.search(line):
+            return "".join(seen)
     raise AssertionError("no review line; the demo printed:\n" + "".join(seen[-40:]))
 
 
