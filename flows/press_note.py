@@ -19,6 +19,7 @@ from tasks.press_files import (
     DRAFT,
     NoteFiles,
     awaiting_review,
+    note_files,
     publish_note,
     write_draft,
     write_final,
@@ -176,8 +177,7 @@ def approve_press_note(
     draft = (folder / f"{DRAFT}.md").read_text(encoding="utf-8")
     report = PressNoteReport(
         event_id=event_config.id, kind=kind, version=folder.name, state="awaiting review",
-        **{key: str(folder / f"{DRAFT}.{ext}") for key, ext in
-           (("markdown", "md"), ("html", "html"), ("docx", "docx"), ("text", "txt"))},
+        **note_files(folder, DRAFT).model_dump(),
     )  # fmt: skip
     decision = PressNoteReview(
         approve=True, edited_text=edited_text, embargo=embargo, send_to_media=send_to_media

@@ -56,22 +56,30 @@ def awaiting_review(output_dir: Path, kind: Kind) -> Path:
     return existing[-1]
 
 
+SUFFIXES = {"markdown": "md", "html": "html", "docx": "docx", "text": "txt"}
+
+
+def note_files(folder: Path, name: str) -> NoteFiles:
+    """Where the forms of one note (draft or final) are in its version folder."""
+    return NoteFiles.model_validate(
+        {key: str(folder / f"{name}.{suffix}") for key, suffix in SUFFIXES.items()}
+    )
+
+
 def write_note(folder: Path, name: str, markdown: str) -> NoteFiles:
     """Markdown, HTML, Word and the WhatsApp text of one note; refuses to replace a file."""
     title = headline(markdown)
-    outputs = {
-        "markdown": (f"{name}.md", markdown.encode("utf-8")),
-        "html": (f"{name}.html", to_html(markdown, title).encode("utf-8")),
-        "docx": (f"{name}.docx", to_docx(markdown, title)),
-        "text": (f"{name}.txt", whatsapp_text(markdown).encode("utf-8")),
+    contents = {
+        "markdown": markdown.encode("utf-8"),
+        "html": to_html(markdown, title).encode("utf-8"),
+        "docx": to_docx(markdown, title),
+        "text": whatsapp_text(markdown).encode("utf-8"),
     }
-    paths: dict[str, str] = {}
-    for key, (filename, content) in outputs.items():
-        path = folder / filename
-        with path.open("xb") as handle:
+    files = note_files(folder, name)
+    for key, content in contents.items():
+        with Path(getattr(files, key)).open("xb") as handle:
             handle.write(content)
-        paths[key] = str(path)
-    return NoteFiles.model_validate(paths)
+    return files
 
 
 @task(name="write-press-draft", cache_policy=NO_CACHE)
