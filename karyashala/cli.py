@@ -397,11 +397,17 @@ def deploy(event: EventOption) -> None:
     from zoneinfo import ZoneInfo
 
     from dateutil.rrule import rrulestr
+    from prefect.settings import PREFECT_API_URL
 
     from config.event import load_event, resolve_event_path
     from config.settings import load_settings
     from deployments.apply import deploy_event
 
+    if not PREFECT_API_URL.value():
+        err.print("[bold red]Error:[/] deploying needs a Prefect server that stays up: set "
+                  "PREFECT_API_URL (e.g. http://HOST:4200/api); see the README's Production.",
+                  soft_wrap=True)  # fmt: skip
+        raise typer.Exit(code=2)
     with operator_errors():
         event_config = load_event(event)
         reference = event if not Path(event).is_file() else str(resolve_event_path(event))

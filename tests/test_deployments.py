@@ -154,3 +154,14 @@ def test_secrets_become_blocks_and_are_never_printed(tmp_path: Path, prefect_api
         "KARYASHALA_SMTP_PASSWORD_BLOCK": "karyashala-smtp-password",
         "KARYASHALA_GOOGLE_CREDENTIALS_BLOCK": "karyashala-google-service-account",
     }
+
+
+def test_deploy_without_a_server_says_what_to_set(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    result = subprocess.run(
+        [sys.executable, "-m", "karyashala.cli", "deploy", "--event", "haryana-it-workshop"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={**env, "KARYASHALA_DATA_DIR": str(tmp_path), "COLUMNS": "200"},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "set PREFECT_API_URL" in result.stderr and "Traceback" not in result.stderr
