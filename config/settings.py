@@ -1,6 +1,7 @@
 """Settings from the environment (`KARYASHALA_*`); secrets stay out of YAML and parameters."""
 
 import secrets
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -119,8 +120,10 @@ class Settings(BaseSettings):
         return path
 
 
+@cache
 def secret_block_value(name: str) -> Any:
-    """The value of a Prefect Secret block (created by `karyashala secrets create`)."""
+    """The value of a Prefect Secret block (created by `karyashala secrets create`), read once
+    per process: the web app signs and checks links on every request."""
     from prefect.blocks.system import Secret
 
     return Secret.load(name).get()  # type: ignore[union-attr]

@@ -19,6 +19,7 @@ from tasks.press_files import (
     DRAFT,
     NoteFiles,
     awaiting_review,
+    mark_not_approved,
     note_files,
     publish_note,
     write_draft,
@@ -78,6 +79,7 @@ class PressNoteReport(BaseModel):
     final: NoteFiles | None = None
     sent: int = 0
     failed: int = 0
+    stopped: str | None = Field(default=None, description="Why sending stopped short.")
 
 
 def review_description(kind: Kind, folder: Path, draft: str) -> str:
@@ -112,28 +114,45 @@ def press_note(event: str, kind: Kind, review: bool = True) -> PressNoteReport:
     )  # fmt: skip
     if not review:
         return report
-    try:
-        decision = pause_flow_run(
-            wait_for_input=PressNoteReview.with_initial_data(
-                description=review_description(kind, folder, draft),
-                approve=False,
-                edited_text=draft,
-                **event_config.outcome.model_dump(),
-            ),
-            timeout=settings.approval_timeout_seconds,
-            poll_interval=2,
+    form = PressNoteReview.with_initial_data(
+        description=review_description(kind, folder, draft), approve=False, edited_text=draft,
+        **event_config.outcome.model_dump(),
+    )  # fmt: skip
+    while True:
+        try:
+            decision = pause_flow_run(
+                wait_for_input=form, timeout=settings.approval_timeout_seconds, poll_interval=2
+            )
+        except FlowPauseTimeout:
+            decision = PressNoteReview()
+        if not decision.approve:
+            mark_not_approved(folder)
+            publish_note(event_config.id, kind, folder, draft, "not approved", utc_now())
+            return report.model_copy(update={"state": "not approved"})
+        problem = unknown_speaker(event_config, decision)
+        if problem is None:
+            break
+        # Ask again with what the reviewer entered, rather than fail and lose it.
+        form = PressNoteReview.with_initial_data(
+            description=f"**{problem}**\n\n" + review_description(kind, folder, draft),
+            **decision.model_dump(),
         )
-    except FlowPauseTimeout:
-        decision = PressNoteReview()
-    if not decision.approve:
-        publish_note(event_config.id, kind, folder, draft, "not approved", utc_now())
-        return report.model_copy(update={"state": "not approved"})
     edit = decision.edit_of(draft)
     if edit is None and decision.outcome() != event_config.outcome:
         draft = render_sections(
             event_config, kind, facts, decision.outcome(), settings.press_month_spelling
         )
     return finish(event_config, kind, folder, edit or draft, decision, settings, report)
+
+
+def unknown_speaker(event: Event, decision: PressNoteReview) -> str | None:
+    """What is wrong with the points of a review, if a point names someone not speaking."""
+    for index, point in enumerate(decision.outcome().points):
+        try:
+            event.dignitary(point.speaker)
+        except ValueError as error:
+            return f"Point {index + 1}: {error}. Correct the name and approve again."
+    return None
 
 
 def finish(
@@ -145,13 +164,17 @@ def finish(
     final = write_final(folder, final_text)
     publish_note(event.id, kind, folder, final_text, "approved", utc_now())
     sent = failed = 0
-    if decision.send_to_media:
+    stopped: str | None = None
+    if decision.send_to_media and not event.media:
+        stopped = "the event file has no media list: nothing was sent"
+    elif decision.send_to_media:
         plan_media(settings.store_url, event, kind, settings.mail_from)
         result = send_to_media(settings.store_url, event, kind, final_text, final, current_run_id())
-        sent, failed = result.sent, result.failed
+        sent, failed, stopped = result.sent, result.failed, result.stopped
     return report.model_copy(
-        update={"state": "approved", "final": final, "sent": sent, "failed": failed}
-    )
+        update={"state": "approved", "final": final, "sent": sent, "failed": failed,
+                "stopped": stopped}
+    )  # fmt: skip
 
 
 @flow(name="press-note-approve", flow_run_name="press-note-approve {event} {kind}")

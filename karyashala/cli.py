@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
+import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -49,6 +49,12 @@ def operator_errors() -> Iterator[None]:
         yield
     except KaryashalaError as error:
         err.print(f"[bold red]Error:[/] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    except httpx.TransportError as error:
+        where = os.environ.get("PREFECT_API_URL", "the Prefect server")
+        err.print(f"[bold red]Error:[/] cannot reach {where} ({type(error).__name__}): is the "
+                  "server running, and is PREFECT_API_URL right?", highlight=False,
+                  soft_wrap=True)  # fmt: skip
         raise typer.Exit(code=2) from None
 
 
@@ -304,6 +310,8 @@ def print_press_report(report: "PressNoteReport", as_json: bool) -> None:
             out.print(f"  final {key}: {path}", soft_wrap=True, highlight=False)
     if report.sent or report.failed:
         out.print(f"Sent to {report.sent} newsroom(s); failed: {report.failed}")
+    if report.stopped:
+        out.print(f"[yellow]Not all sent:[/] {report.stopped}")
 
 
 def write_press_draft(event: str, kind: str, as_json: bool) -> "PressNoteReport":
@@ -377,13 +385,19 @@ def press_note_approve(
     if embargo is not None and embargo.tzinfo is None:
         embargo = embargo.replace(tzinfo=ZoneInfo(event_config.timezone))
     edited = text.read() if text is not None else ""
-    paused = paused_review_ids(event_config.id, checked)
+    with operator_errors():
+        paused = paused_review_ids(event_config.id, checked)
+        if paused:
+            resume_review(paused[-1], {
+                "approve": True, "edited_text": edited, "send_to_media": send,
+                "embargo": embargo.isoformat() if embargo else None,
+            })  # fmt: skip
     if paused:
-        resume_review(paused[-1], {
-            "approve": True, "edited_text": edited, "send_to_media": send,
-            "embargo": embargo.isoformat() if embargo else None,
-        })  # fmt: skip
-        out.print(f"Approved: the paused press-note run {paused[-1]} goes on from here.")
+        if as_json:
+            typer.echo(json.dumps({"resumed_flow_run": paused[-1]}))
+        else:
+            out.print(f"Approved: the paused press-note run {paused[-1]} saves the final note "
+                      "(and sends it, if asked) now; see it in the Prefect UI.")  # fmt: skip
         return
     with operator_errors():
         report = approve_press_note(event, checked, edited, embargo, send)
@@ -399,6 +413,7 @@ def deploy(event: EventOption) -> None:
     from dateutil.rrule import rrulestr
     from prefect.settings import PREFECT_API_URL
 
+    from config import EVENTS_DIR
     from config.event import load_event, resolve_event_path
     from config.settings import load_settings
     from deployments.apply import deploy_event
@@ -410,9 +425,12 @@ def deploy(event: EventOption) -> None:
         raise typer.Exit(code=2)
     with operator_errors():
         event_config = load_event(event)
-        reference = event if not Path(event).is_file() else str(resolve_event_path(event))
+        path = resolve_event_path(event)
+        # An event of config/events/ goes by its id, which resolves on any worker's checkout.
+        reference = event_config.id if path.parent == EVENTS_DIR else str(path)
     settings = load_settings()
-    deployed, removed = deploy_event(event_config, reference, settings)
+    with operator_errors():
+        deployed, removed = deploy_event(event_config, reference, settings)
     zone = ZoneInfo(event_config.timezone)
     table = Table("Deployment", "Runs", title=f"Deployed on pool {settings.work_pool!r}")
     for item in deployed:

@@ -15,9 +15,9 @@ import yaml
 from babel.dates import get_day_names, get_month_names
 
 from config import TEMPLATES_DIR
+from config.event import Gender
 
 Case = Literal["direct", "oblique"]
-Gender = Literal["male", "female"]
 Tense = Literal["future", "past"]
 MonthSpelling = Literal["halant", "anusvara"]
 
@@ -92,29 +92,38 @@ def time_of_day(moment: datetime) -> str:
     return f"{period} {said}"
 
 
-def duration(hours: float) -> str:
-    """A length as said, to the nearest quarter hour: 5 घंटे, डेढ़ घंटा, साढ़े 3 घंटे."""
-    quarters = round(hours * 4)
+def duration(hours: float, case: Case = "direct") -> str:
+    """A length as said, to the nearest quarter hour: 5 घंटे, डेढ़ घंटा, साढ़े 3 घंटे; before a
+    postposition (तक) the oblique: 1 घंटे तक, डेढ़ घंटे तक."""
+    quarters = max(round(hours * 4), 1)
     whole, rest = divmod(quarters, 4)
+    hour_word = "घंटा" if case == "direct" else "घंटे"
+    if quarters == 1:
+        return "15 मिनट"
     if quarters == 2:
-        return "आधा घंटा"
+        return "आधा घंटा" if case == "direct" else "आधे घंटे"
     if quarters == 6:
-        return "डेढ़ घंटा"
+        return f"डेढ़ {hour_word}"
     if quarters == 10:
         return "ढाई घंटे"
     if rest == 0:
-        return f"{whole} {'घंटा' if whole == 1 else 'घंटे'}"
+        return f"{whole} {hour_word if whole == 1 else 'घंटे'}"
     if rest == 1:
-        return f"सवा {whole} {'घंटा' if whole == 1 else 'घंटे'}"
+        return f"सवा {whole} {hour_word if whole == 1 else 'घंटे'}"
     if rest == 2:
         return f"साढ़े {whole} घंटे"
-    return f"पौने {whole + 1} {'घंटा' if whole + 1 == 1 else 'घंटे'}"
+    return f"पौने {whole + 1} घंटे"
+
+
+def is_feminine(word: str) -> bool:
+    """From the word list, or by the feminine ending -इका (संयोजिका, अध्यापिका)."""
+    return word in words().feminine or word.endswith("िका")
 
 
 def inflect_word(word: str, plural: bool, case: Case) -> str:
     """One noun in its number and case, by the regular classes and the word list's exceptions."""
     lexicon = words()
-    if word in lexicon.feminine:
+    if is_feminine(word):
         if not plural:
             return word
         if word.endswith(("ी", "ि")):

@@ -16,6 +16,7 @@ from tasks.press_render import Kind, headline, to_docx, to_html, whatsapp_text
 
 DRAFT = "draft"
 FINAL = "final"
+NOT_APPROVED = "not-approved"
 
 
 class NoteFiles(BaseModel):
@@ -38,17 +39,29 @@ def versions(output_dir: Path, kind: Kind) -> list[Path]:
 
 
 def new_version(output_dir: Path, kind: Kind) -> Path:
+    """The next version folder; two runs at once each get their own."""
     existing = versions(output_dir, kind)
     number = int(existing[-1].name[1:]) + 1 if existing else 1
-    folder = press_folder(output_dir, kind) / f"v{number}"
-    folder.mkdir(parents=True)
-    return folder
+    press_folder(output_dir, kind).mkdir(parents=True, exist_ok=True)
+    while True:
+        folder = press_folder(output_dir, kind) / f"v{number}"
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            number += 1
+
+
+def mark_not_approved(folder: Path) -> None:
+    """A reviewer said no (or the review timed out): the command line will not approve it."""
+    (folder / NOT_APPROVED).touch()
 
 
 def awaiting_review(output_dir: Path, kind: Kind) -> Path:
-    """The latest draft that has no approved text yet."""
+    """The latest draft, if it is neither approved nor turned down in a review."""
     existing = versions(output_dir, kind)
-    if not existing or (existing[-1] / f"{FINAL}.md").exists():
+    latest = existing[-1] if existing else None
+    if latest is None or any((latest / name).exists() for name in (f"{FINAL}.md", NOT_APPROVED)):
         raise KaryashalaError(
             f"No {kind} draft is waiting for review in {press_folder(output_dir, kind)}: "
             f"write one first with `karyashala press-note --event … --kind {kind}`."

@@ -33,7 +33,7 @@ LATIN = re.compile(r"[A-Za-z]")
 # back to another Devanagari font.
 DEVANAGARI_FONT = "Nirmala UI"
 LATIN_FONT = "Calibri"
-WHATSAPP_LIMIT = 1000
+WHATSAPP_LIMIT = 1000  # characters per language: a phone shows this much before 'Read more'
 
 
 def render_sections(
@@ -56,7 +56,10 @@ def with_embargo(
     body: str, embargo: datetime | None, event: Event, month_spelling: MonthSpelling
 ) -> str:
     """The note as approved: the embargo line (in the event's time zone) above the text."""
-    local = embargo.astimezone(ZoneInfo(event.timezone)) if embargo else None
+    zone = ZoneInfo(event.timezone)
+    if embargo is not None and embargo.tzinfo is None:
+        embargo = embargo.replace(tzinfo=zone)  # a time without a zone is the event's
+    local = embargo.astimezone(zone) if embargo else None
     env = environment(TEMPLATES_DIR)
     note = env.get_template("press/note.md.j2").render(
         body=body.strip(), embargo=local, month_spelling=month_spelling
@@ -98,18 +101,23 @@ def to_html(markdown: str, title: str) -> str:
 
 
 def style_fonts(style: ParagraphStyle, size: float, bold: bool = False) -> None:
-    """Latin and complex-script (Devanagari) fonts and sizes, both named in the style."""
+    """Latin and complex-script (Devanagari) fonts and sizes, both named in the style; the
+    template's theme fonts go, or they would win over the names."""
     style.font.name = LATIN_FONT
     style.font.size = Pt(size)
     style.font.bold = bold
     run_properties = style.element.get_or_add_rPr()
     fonts = run_properties.get_or_add_rFonts()
+    for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(theme), None)
     fonts.set(qn("w:cs"), DEVANAGARI_FONT)
     fonts.set(qn("w:hAnsi"), LATIN_FONT)
+    for old in run_properties.findall(qn("w:szCs")):
+        run_properties.remove(old)
     complex_size = run_properties.makeelement(qn("w:szCs"), {qn("w:val"): str(int(size * 2))})
-    run_properties.append(complex_size)
+    run_properties.find(qn("w:sz")).addnext(complex_size)  # schema order: sz, then szCs
     if bold:
-        run_properties.append(run_properties.makeelement(qn("w:bCs"), {}))
+        run_properties.get_or_add_bCs()
 
 
 def add_inline(paragraph: Paragraph, token: Token) -> None:
@@ -161,9 +169,17 @@ def plain(text: str) -> str:
     return re.sub(r"[*_]{1,2}(.+?)[*_]{1,2}", r"\1", text).strip()
 
 
+def shortened(text: str, limit: int) -> str:
+    """At most limit characters, cut after the last full sentence that fits."""
+    if len(text) <= limit:
+        return text
+    cut = max(text.rfind("।", 0, limit), text.rfind(". ", 0, limit))
+    return text[: cut + 1] if cut > 0 else text[: limit - 1] + "…"
+
+
 def whatsapp_text(markdown: str) -> str:
-    """Per language the notice and headlines and the first paragraph: short enough to read on a
-    phone without 'Read more'; the whole note is in the attachment."""
+    """Per language the notice and headlines and the first paragraph, within WHATSAPP_LIMIT
+    characters; the whole note is in the attachment."""
     parser = markdown_parser()
     blocks: list[str] = []
     for _, text in sections(markdown):
@@ -172,11 +188,14 @@ def whatsapp_text(markdown: str) -> str:
         for previous, token in zip([None, *tokens], tokens, strict=False):
             if token.type != "inline":
                 continue
-            lines.append(plain(token.content))
             heading = previous is not None and previous.type == "heading_open"
             notice = token.content.startswith("**") and token.content.endswith("**")
-            if not heading and not notice:
-                break
+            if heading or notice:
+                lines.append(plain(token.content))
+                continue
+            room = WHATSAPP_LIMIT - sum(len(line) + 1 for line in lines)
+            lines.append(shortened(plain(token.content), room))
+            break
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks).strip() + "\n"
 

@@ -22,10 +22,11 @@ def en_time(moment: datetime) -> str:
 
 
 def en_duration(hours: float) -> str:
-    quarters = round(hours * 4)
+    quarters = max(round(hours * 4), 1)
+    if quarters < 4:
+        return ["", "a quarter of an hour", "half an hour", "three quarters of an hour"][quarters]
     whole, rest = divmod(quarters, 4)
-    said = f"{whole}{['', '¼', '½', '¾'][rest]}" if whole else ["", "a quarter", "half", "¾"][rest]
-    return f"{said} {'hour' if quarters <= 4 else 'hours'}"
+    return f"{whole}{['', '¼', '½', '¾'][rest]} {'hour' if quarters == 4 else 'hours'}"
 
 
 def en_counted(count: int, one: str, many: str) -> str:

@@ -1,6 +1,8 @@
 """Press notes: the paper's Hindi, figures from the store, the files, the review, the media."""
 
 import json
+import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -9,12 +11,21 @@ from zoneinfo import ZoneInfo
 import docx
 import pytest
 from docx.oxml.ns import qn
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.flow_runs import resume_flow_run
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.event import load_event
-from flows.press_note import press_note
+from flows.press_note import approve_press_note, press_note
 from flows.sync_roster import sync_roster
+from karyashala.errors import KaryashalaError
 from store.db import engine_for
 from store.models import Attendance, Person
 from tasks import hindi
@@ -86,7 +97,8 @@ def test_weekday(moment: datetime, day: str) -> None:
     [
         (5, "5 घंटे", "5 hours"),
         (1, "1 घंटा", "1 hour"),
-        (0.5, "आधा घंटा", "half hour"),
+        (0.5, "आधा घंटा", "half an hour"),
+        (0.25, "15 मिनट", "a quarter of an hour"),
         (1.5, "डेढ़ घंटा", "1½ hours"),
         (2.5, "ढाई घंटे", "2½ hours"),
         (3.5, "साढ़े 3 घंटे", "3½ hours"),
@@ -97,6 +109,13 @@ def test_weekday(moment: datetime, day: str) -> None:
 def test_lengths(hours: float, said: str, english: str) -> None:
     assert hindi.duration(hours) == said
     assert en_duration(hours) == english
+
+
+@pytest.mark.parametrize(
+    ("hours", "before_taka"), [(1, "1 घंटे"), (1.5, "डेढ़ घंटे"), (0.5, "आधे घंटे"), (5, "5 घंटे")]
+)
+def test_lengths_before_a_postposition_take_the_oblique(hours: float, before_taka: str) -> None:
+    assert hindi.duration(hours, "oblique") == before_taka
 
 
 @pytest.mark.parametrize(
@@ -116,12 +135,20 @@ def test_lengths(hours: float, said: str, english: str) -> None:
         (2, "बैठक", "direct", "2 बैठकें"),
         (3, "महिला", "oblique", "3 महिलाओं"),
         (0, "जिला", "oblique", "0 जिलों"),
+        (5, "जिला संयोजिका", "direct", "5 जिला संयोजिकाएँ"),
+        (5, "जिला संयोजिका", "oblique", "5 जिला संयोजिकाओं"),
+        (2, "सदस्या", "direct", "2 सदस्याएँ"),
     ],
 )
 def test_counts_put_the_noun_in_its_form(
     count: int, phrase: str, case: hindi.Case, said: str
 ) -> None:
     assert hindi.counted(count, phrase, case) == said
+
+
+def test_words_in_a_that_do_not_change_stay_as_they_are() -> None:
+    assert hindi.noun("सोशल मीडिया", 1, "oblique") == "सोशल मीडिया"
+    assert hindi.noun("प्रवक्ता", 1, "oblique") == "प्रवक्ता"
 
 
 @pytest.mark.parametrize(
@@ -307,8 +334,11 @@ def test_word_file_opens_with_the_devanagari_text_and_names_its_font() -> None:
     assert document.styles["Title"].font.bold
     assert any("सुबह साढ़े 10 बजे" in p.text for p in paragraphs)
     assert any("State President Om Prakash Dhankar" in p.text for p in paragraphs)
-    fonts = document.styles["Normal"].element.rPr.rFonts
-    assert fonts.get(qn("w:cs")) == "Nirmala UI"
+    for style in ("Normal", "Title"):
+        properties = document.styles[style].element.rPr
+        assert properties.rFonts.get(qn("w:cs")) == "Nirmala UI"
+        assert properties.rFonts.get(qn("w:cstheme")) is None  # a theme font would win
+        assert len(properties.findall(qn("w:szCs"))) == 1
 
 
 def test_whatsapp_text_is_short_and_leads_with_the_headlines() -> None:
@@ -421,6 +451,8 @@ def test_review_timed_out_approves_nothing_and_sends_nothing(
     assert report.state == "not approved" and report.final is None
     assert not final.exists() and "सिग्नेचर टावर" in draft
     assert smtp.received == []
+    with pytest.raises(KaryashalaError, match="No announcement draft is waiting for review"):
+        approve_press_note("haryana-it-workshop", "announcement")
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -448,3 +480,66 @@ def test_cli_writes_a_draft_that_goes_nowhere_until_approved(
     nothing_waiting = run_cli(*approve, prefect_api_url=prefect_api_url)
     assert nothing_waiting.returncode == 2
     assert "No announcement draft is waiting for review" in nothing_waiting.stderr
+
+
+def test_a_masculine_event_noun_and_a_woman_presiding_read_right() -> None:
+    data = EVENT.model_dump()
+    data.update(
+        called={"hi": "मेला", "en": "fair", "gender": "male"}, headline=None, duration_hours=1,
+        presiding={**data["presiding"], "gender": "female", "name": {"hi": "सुनीता देवी",
+                                                                      "en": "Sunita Devi"}},
+        venue={**data["venue"], "landmark": None}, outcome={},
+    )  # fmt: skip
+    event = type(EVENT).model_validate(data)
+    facts = PressFacts(invited_reach=reach(set(), CATALOG))
+    note = hindi_part(render_sections(event, "announcement", facts, event.outcome, "halant"))
+    assert "होगा प्रदेश स्तरीय" in note and "होगी" not in note.splitlines()[0]
+    assert "प्रदेश अध्यक्ष सुनीता देवी करेंगी अध्यक्षता" in note
+    assert "यह मेला एक दिसम्बर सुबह साढ़े 10 बजे से शुरू होगा" in note
+    assert "लगभग 1 घंटे तक इस मेले में" in note
+    assert "होने वाले इस मेले में" in note
+    assert "गुरुग्राम में पार्टी के नए कार्यालय में" in note
+    summary = hindi_part(render_sections(event, "summary", facts, event.outcome, "halant"))
+    assert "आयोजित किया गया" in summary and "यह मेला लगभग 1 घंटा चला" in summary
+    assert "मेले की अध्यक्षता प्रदेश अध्यक्ष सुनीता देवी ने की" in summary
+
+
+def resume_twice(first: dict[str, Any], second: dict[str, Any]) -> threading.Thread:
+    """Answer a review form, then the form it asks again with, in another thread."""
+
+    def paused_run() -> Any:
+        with get_client(sync_client=True) as client:
+            for _ in range(300):
+                runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+                ))  # fmt: skip
+                if runs:
+                    return runs[0]
+                time.sleep(0.2)
+        raise AssertionError("no paused run")
+
+    def answer() -> None:
+        run = paused_run()
+        resume_flow_run(run.id, run_input=first)
+        time.sleep(3)  # the run goes on, then pauses again with its question
+        resume_flow_run(paused_run().id, run_input=second)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.usefixtures("prefect_api_url")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_point_by_an_unknown_speaker_asks_again_and_keeps_the_input(
+    sample_store: str, smtp: LoopbackSMTPServer
+) -> None:
+    wrong = {"speaker": "कोई और", "said": {"hi": "पहला बिंदु", "en": "first point"}}
+    right = {"speaker": "संजय शर्मा", "said": {"hi": "पहला बिंदु", "en": "first point"}}
+    answering = resume_twice({"approve": True, "points": [wrong]},
+                             {"approve": True, "points": [right]})  # fmt: skip
+    report = press_note("haryana-it-workshop", "summary")
+    answering.join(timeout=10)
+    assert report.state == "approved" and report.final is not None
+    final = Path(report.final.markdown).read_text(encoding="utf-8")
+    assert "मीडिया प्रदेश प्रमुख संजय शर्मा ने कहा कि पहला बिंदु।" in final
