@@ -135,8 +135,9 @@ def press_note(event: str, kind: Kind, review: bool = True) -> PressNoteReport:
         # Ask again with what the reviewer entered, rather than fail and lose it.
         form = PressNoteReview.with_initial_data(
             description=f"**{problem}**\n\n" + review_description(kind, folder, draft),
-            **decision.model_dump(),
-        )
+            approve=False, edited_text=decision.edited_text, embargo=decision.embargo,
+            send_to_media=decision.send_to_media, **decision.outcome().model_dump(),
+        )  # fmt: skip
     edit = decision.edit_of(draft)
     if edit is None and decision.outcome() != event_config.outcome:
         draft = render_sections(

@@ -223,7 +223,7 @@ def test_prefect_ui_lists_the_deployments_and_shows_the_hindi_press_note(
     production.wait(review.id, {StateType.PAUSED}, timeout=300)
     page.goto(f"{production.server.url}/runs/flow-run/{review.id}")
     page.get_by_role("button", name="Resume").click()
-    page.wait_for_selector("text=approve", timeout=60_000)
+    page.wait_for_selector("text=Edited Text", timeout=60_000)  # a field of the form
     page.screenshot(path=str(SCREENSHOTS / "prefect-ui-review-form.png"), full_page=True)
     with temporary_settings({PREFECT_API_URL: production.server.api_url}):
         blocking(resume_flow_run, review.id, run_input={"approve": False})
