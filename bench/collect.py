@@ -94,11 +94,11 @@ def main() -> None:
         api = fake.api_requests()
         writes = [r for r in api if r.method == "POST"]
         print(
-            f"people={args.people} answers={args.answers} (+{result['new_sheet_answers']} from "
+            f"people={args.people} answers={args.answers} (+{result.new_sheet_answers} from "
             f"the sheet) seconds={seconds:.2f} sheets_requests={len(api)} "
-            f"(write requests {len(writes)}) confirmed={result['confirmed']} "
-            f"declined={result['declined']} deputy={result['deputy']} "
-            f"no_answer={result['no_answer']}"
+            f"(write requests {len(writes)}) confirmed={result.confirmed} "
+            f"declined={result.declined} deputy={result.deputy} "
+            f"no_answer={result.no_answer}"
         )
 
 

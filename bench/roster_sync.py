@@ -17,8 +17,20 @@ from karyashala.prefect_env import apply_prefect_defaults
 from tests.conftest import HEADER, write_event
 from tests.support.fake_sheets import FakeSheetsProcess
 
-DISTRICT_SPELLINGS = ["Gurgaon", "गुरुग्राम", "Mewat", "Sonepat", "Yamuna Nagar", "Hisar", "रोहतक",
-                      "Ch. Dadri", "Karnal", "पानीपत", "Ambala", ""]  # fmt: skip
+DISTRICT_SPELLINGS = [
+    "Gurgaon",
+    "गुरुग्राम",
+    "Mewat",
+    "Sonepat",
+    "Yamuna Nagar",
+    "Hisar",
+    "रोहतक",
+    "Ch. Dadri",
+    "Karnal",
+    "पानीपत",
+    "Ambala",
+    "",
+]
 ROLES = ["जिला संयोजक", "जिला सह संयोजक", "मोर्चा संयोजक", "प्रवक्ता", "पैनलिस्ट"]
 
 
@@ -32,10 +44,12 @@ def generated_rows(count: int, seed: int = 7) -> list[list[str]]:
         email = f"person.{n}@example.org"
         district = DISTRICT_SPELLINGS[n % len(DISTRICT_SPELLINGS)]
         if rng.random() < 0.01:
-            email, district = rng.choice([("", district), ("person(at)example.org", district),
-                                          (email, "Atlantis")])  # fmt: skip
-        rows.append([f"व्यक्ति {n}", ROLES[n % len(ROLES)], "आईटी", district, phone, email, "हिंदी",
-                     ""])  # fmt: skip
+            email, district = rng.choice(
+                [("", district), ("person(at)example.org", district), (email, "Atlantis")]
+            )
+        rows.append(
+            [f"व्यक्ति {n}", ROLES[n % len(ROLES)], "आईटी", district, phone, email, "हिंदी", ""]
+        )
     return rows
 
 

@@ -121,9 +121,9 @@ def sample_messages(event: str, stage: str, count: int) -> list[tuple[str, str, 
     from config.event import load_event
     from config.settings import load_settings
     from store.models import utc_now
-    from tasks.calendar import event_calendar
-    from tasks.mail_render import Recipient, render_mail
-    from tasks.smtp_send import sender_for
+    from tasks.mail.calendar import event_calendar
+    from tasks.mail.render import Recipient, render_mail
+    from tasks.mail.smtp import sender_for
 
     config = load_event(event)
     stage_config = config.stage(stage)
@@ -133,8 +133,16 @@ def sample_messages(event: str, stage: str, count: int) -> list[tuple[str, str, 
     )
     messages = []
     for n in range(count):
-        recipient = Recipient(n, n + 1, f"व्यक्ति {n}", "जिला संयोजक", "Gurugram",
-                              f"p{n}@example.org", "hi", f"<b.{n}@karyashala.test>")  # fmt: skip
+        recipient = Recipient(
+            n,
+            n + 1,
+            f"व्यक्ति {n}",
+            "जिला संयोजक",
+            "Gurugram",
+            f"p{n}@example.org",
+            "hi",
+            f"<b.{n}@karyashala.test>",
+        )
         rendered = render_mail(config, stage_config, recipient, sender)
         messages.append((recipient.email, rendered.subject, rendered.text, rendered.html, ics))
     return messages

@@ -60,37 +60,50 @@ def plan_event(event: Event, event_ref: str) -> list[PlannedDeployment]:
     collect_until = event.ends_at + timedelta(hours=COLLECT_HOURS_AFTER)
     plan = [
         PlannedDeployment(
-            "sync-roster", event.id, {"event": event_ref},
+            "sync-roster",
+            event.id,
+            {"event": event_ref},
             f"Roster of {event.id}: hourly from {SYNC_DAYS_BEFORE} days before until it ends.",
-            hourly(sync_from, event.ends_at, zone), [*tags, "roster"],
+            hourly(sync_from, event.ends_at, zone),
+            [*tags, "roster"],
         ),
         PlannedDeployment(
-            "collect-confirmations", event.id, {"event": event_ref},
+            "collect-confirmations",
+            event.id,
+            {"event": event_ref},
             f"Answers and attendance of {event.id}: hourly from the first mail until an hour "
             "after it ends.",
-            hourly(first_stage, collect_until, zone), [*tags, "answers"],
+            hourly(first_stage, collect_until, zone),
+            [*tags, "answers"],
         ),
         PlannedDeployment(
-            "press-note", f"{event.id}-announcement",
+            "press-note",
+            f"{event.id}-announcement",
             {"event": event_ref, "kind": "announcement", "review": True},
             f"The announcement of {event.id}, run on demand; waits for review.",
-            None, [*tags, "press"],
+            None,
+            [*tags, "press"],
         ),
         PlannedDeployment(
-            "press-note", f"{event.id}-summary",
+            "press-note",
+            f"{event.id}-summary",
             {"event": event_ref, "kind": "summary", "review": True},
             f"The summary of {event.id}, {SUMMARY_HOURS_AFTER} hours after it ends; waits for "
             "review.",
-            once(event.ends_at + timedelta(hours=SUMMARY_HOURS_AFTER), zone), [*tags, "press"],
+            once(event.ends_at + timedelta(hours=SUMMARY_HOURS_AFTER), zone),
+            [*tags, "press"],
         ),
-    ]  # fmt: skip
+    ]
     for stage, runs_at in zip(event.stages, stage_times, strict=True):
         plan.append(
             PlannedDeployment(
-                "send-stage", f"{event.id}-{stage.id}", {"event": event_ref, "stage": stage.id},
+                "send-stage",
+                f"{event.id}-{stage.id}",
+                {"event": event_ref, "stage": stage.id},
                 f"The {stage.id} mails of {event.id}, once, at "
                 f"{runs_at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone}).",
-                once(runs_at, zone), [*tags, "mail", f"stage:{stage.id}"],
+                once(runs_at, zone),
+                [*tags, "mail", f"stage:{stage.id}"],
             )
-        )  # fmt: skip
+        )
     return plan

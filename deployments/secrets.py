@@ -9,7 +9,7 @@ from prefect.blocks.system import Secret
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
 
-from karyashala.errors import KaryashalaError
+from config.errors import KaryashalaError
 
 
 @dataclass(frozen=True)
@@ -21,15 +21,22 @@ class SecretSource:
 
 
 SOURCES = (
-    SecretSource("karyashala-smtp-password", "KARYASHALA_SMTP_PASSWORD",
-                 "KARYASHALA_SMTP_PASSWORD_BLOCK"),
-    SecretSource("karyashala-google-service-account", "KARYASHALA_GOOGLE_CREDENTIALS_PATH",
-                 "KARYASHALA_GOOGLE_CREDENTIALS_BLOCK", is_file=True),
-    SecretSource("karyashala-signing-key", "KARYASHALA_SIGNING_KEY",
-                 "KARYASHALA_SIGNING_KEY_BLOCK"),
-    SecretSource("karyashala-imap-password", "KARYASHALA_IMAP_PASSWORD",
-                 "KARYASHALA_IMAP_PASSWORD_BLOCK"),
-)  # fmt: skip
+    SecretSource(
+        "karyashala-smtp-password", "KARYASHALA_SMTP_PASSWORD", "KARYASHALA_SMTP_PASSWORD_BLOCK"
+    ),
+    SecretSource(
+        "karyashala-google-service-account",
+        "KARYASHALA_GOOGLE_CREDENTIALS_PATH",
+        "KARYASHALA_GOOGLE_CREDENTIALS_BLOCK",
+        is_file=True,
+    ),
+    SecretSource(
+        "karyashala-signing-key", "KARYASHALA_SIGNING_KEY", "KARYASHALA_SIGNING_KEY_BLOCK"
+    ),
+    SecretSource(
+        "karyashala-imap-password", "KARYASHALA_IMAP_PASSWORD", "KARYASHALA_IMAP_PASSWORD_BLOCK"
+    ),
+)
 
 
 def secret_value(source: SecretSource, raw: str) -> str | dict[str, object]:

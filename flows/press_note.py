@@ -3,32 +3,27 @@ review in the Prefect UI; only an approved note is saved as final and goes to th
 
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
 from prefect import flow, pause_flow_run
 from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from config.event import Event, Outcome, Quote, SpeakerPoint, Text, load_event
 from config.settings import Settings, load_settings
-from flows.send_stage import current_run_id
+from flows.common import current_run_id
 from store.models import utc_now
-from tasks.press_facts import read_press_facts
-from tasks.press_files import (
-    DRAFT,
-    NoteFiles,
-    awaiting_review,
-    mark_not_approved,
-    note_files,
+from tasks.press.files import DRAFT, awaiting_review, mark_not_approved, note_files
+from tasks.press.render import Kind, render_sections, with_embargo
+from tasks.press.report import PressReport
+from tasks.press.tasks import (
+    plan_press_mail,
     publish_note,
+    read_facts,
+    send_to_media,
     write_draft,
     write_final,
 )
-from tasks.press_mail import plan_media, send_to_media
-from tasks.press_render import Kind, render_sections, with_embargo
-
-NoteState = Literal["awaiting review", "approved", "not approved"]
 
 
 class PressNoteReview(RunInput):
@@ -60,26 +55,11 @@ class PressNoteReview(RunInput):
 
     def outcome(self) -> Outcome:
         return Outcome(
-            points=self.points, quotes=self.quotes, decisions=self.decisions,
+            points=self.points,
+            quotes=self.quotes,
+            decisions=self.decisions,
             photo_captions=self.photo_captions,
-        )  # fmt: skip
-
-
-class PressNoteReport(BaseModel):
-    """What one run wrote and did, as `karyashala press-note --json` prints it."""
-
-    event_id: str
-    kind: Kind
-    version: str
-    state: NoteState
-    markdown: str
-    html: str
-    docx: str
-    text: str
-    final: NoteFiles | None = None
-    sent: int = 0
-    failed: int = 0
-    stopped: str | None = Field(default=None, description="Why sending stopped short.")
+        )
 
 
 def review_description(kind: Kind, folder: Path, draft: str) -> str:
@@ -91,7 +71,7 @@ def review_description(kind: Kind, folder: Path, draft: str) -> str:
 
 
 @flow(name="press-note", flow_run_name="press-note {event} {kind}")
-def press_note(event: str, kind: Kind, review: bool = True) -> PressNoteReport:
+def press_note(event: str, kind: Kind, review: bool = True) -> PressReport:
     """Write the announcement or the summary in Hindi and English, then wait for a review.
 
     Args:
@@ -102,22 +82,27 @@ def press_note(event: str, kind: Kind, review: bool = True) -> PressNoteReport:
     """
     event_config = load_event(event)
     settings = load_settings()
-    facts = read_press_facts(settings.store_url, event_config)
+    facts = read_facts(settings.store_url, event_config)
     draft = render_sections(
         event_config, kind, facts, event_config.outcome, settings.press_month_spelling
     )
     folder, files = write_draft(settings.event_output_dir(event_config.id), kind, draft)
     publish_note(event_config.id, kind, folder, draft, "draft, awaiting review", utc_now())
-    report = PressNoteReport(
-        event_id=event_config.id, kind=kind, version=folder.name, state="awaiting review",
+    report = PressReport(
+        event_id=event_config.id,
+        kind=kind,
+        version=folder.name,
+        state="awaiting review",
         **files.model_dump(),
-    )  # fmt: skip
+    )
     if not review:
         return report
     form = PressNoteReview.with_initial_data(
-        description=review_description(kind, folder, draft), approve=False, edited_text=draft,
+        description=review_description(kind, folder, draft),
+        approve=False,
+        edited_text=draft,
         **event_config.outcome.model_dump(),
-    )  # fmt: skip
+    )
     while True:
         try:
             decision = pause_flow_run(
@@ -135,15 +120,18 @@ def press_note(event: str, kind: Kind, review: bool = True) -> PressNoteReport:
         # Ask again with what the reviewer entered, rather than fail and lose it.
         form = PressNoteReview.with_initial_data(
             description=f"**{problem}**\n\n" + review_description(kind, folder, draft),
-            approve=False, edited_text=decision.edited_text, embargo=decision.embargo,
-            send_to_media=decision.send_to_media, **decision.outcome().model_dump(),
-        )  # fmt: skip
+            approve=False,
+            edited_text=decision.edited_text,
+            embargo=decision.embargo,
+            send_to_media=decision.send_to_media,
+            **decision.outcome().model_dump(),
+        )
     edit = decision.edit_of(draft)
     if edit is None and decision.outcome() != event_config.outcome:
         draft = render_sections(
             event_config, kind, facts, decision.outcome(), settings.press_month_spelling
         )
-    return finish(event_config, kind, folder, edit or draft, decision, settings, report)
+    return save_approved(event_config, kind, folder, edit or draft, decision, settings, report)
 
 
 def unknown_speaker(event: Event, decision: PressNoteReview) -> str | None:
@@ -156,10 +144,15 @@ def unknown_speaker(event: Event, decision: PressNoteReview) -> str | None:
     return None
 
 
-def finish(
-    event: Event, kind: Kind, folder: Path, body: str, decision: PressNoteReview,
-    settings: Settings, report: PressNoteReport,
-) -> PressNoteReport:  # fmt: skip
+def save_approved(
+    event: Event,
+    kind: Kind,
+    folder: Path,
+    body: str,
+    decision: PressNoteReview,
+    settings: Settings,
+    report: PressReport,
+) -> PressReport:
     """Save the approved text beside the draft and, when asked, mail it to the media list."""
     final_text = with_embargo(body, decision.embargo, event, settings.press_month_spelling)
     final = write_final(folder, final_text)
@@ -169,13 +162,18 @@ def finish(
     if decision.send_to_media and not event.media:
         stopped = "the event file has no media list: nothing was sent"
     elif decision.send_to_media:
-        plan_media(settings.store_url, event, kind, settings.mail_from)
+        plan_press_mail(settings.store_url, event, kind, settings.mail_from)
         result = send_to_media(settings.store_url, event, kind, final_text, final, current_run_id())
         sent, failed, stopped = result.sent, result.failed, result.stopped
     return report.model_copy(
-        update={"state": "approved", "final": final, "sent": sent, "failed": failed,
-                "stopped": stopped}
-    )  # fmt: skip
+        update={
+            "state": "approved",
+            "final": final,
+            "sent": sent,
+            "failed": failed,
+            "stopped": stopped,
+        }
+    )
 
 
 @flow(name="press-note-approve", flow_run_name="press-note-approve {event} {kind}")
@@ -185,7 +183,7 @@ def approve_press_note(
     edited_text: str = "",
     embargo: datetime | None = None,
     send_to_media: bool = False,
-) -> PressNoteReport:
+) -> PressReport:
     """Approve the latest draft that waits for review (written without a pause).
 
     Args:
@@ -199,12 +197,15 @@ def approve_press_note(
     settings = load_settings()
     folder = awaiting_review(settings.event_output_dir(event_config.id), kind)
     draft = (folder / f"{DRAFT}.md").read_text(encoding="utf-8")
-    report = PressNoteReport(
-        event_id=event_config.id, kind=kind, version=folder.name, state="awaiting review",
+    report = PressReport(
+        event_id=event_config.id,
+        kind=kind,
+        version=folder.name,
+        state="awaiting review",
         **note_files(folder, DRAFT).model_dump(),
-    )  # fmt: skip
+    )
     decision = PressNoteReview(
         approve=True, edited_text=edited_text, embargo=embargo, send_to_media=send_to_media
     )
     body = decision.edit_of(draft) or draft
-    return finish(event_config, kind, folder, body, decision, settings, report)
+    return save_approved(event_config, kind, folder, body, decision, settings, report)

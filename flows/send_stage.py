@@ -1,19 +1,24 @@
 """send-stage: one invitation stage, in batches, each message recorded, nothing sent twice."""
 
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from prefect import flow, pause_flow_run
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
-from prefect.context import get_run_context
 from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
 
-from config.event import load_event
-from config.settings import load_settings
-from flows.inputs import whole
-from tasks.ledger import claim_batch, plan_stage, stage_counts
-from tasks.smtp_send import send_batch
-from tasks.stage_report import StageReport, preview_stage, publish_stage_report
+from config.event import Event, Stage, load_event
+from config.settings import Settings, load_settings
+from flows.common import current_run_id, untraversed
+from tasks.mail.ledger import StageCounts, stage_counts
+from tasks.mail.report import StageReport
+from tasks.mail.tasks import (
+    claim_batch,
+    plan_stage,
+    preview_stage,
+    publish_stage_report,
+    send_batch,
+)
 
 
 class StageApproval(RunInput):
@@ -21,12 +26,6 @@ class StageApproval(RunInput):
 
     approve: bool = False
     note: str = ""
-
-
-def current_run_id() -> str:
-    context = get_run_context()
-    flow_run = getattr(context, "flow_run", None)
-    return str(flow_run.id) if flow_run is not None else uuid4().hex
 
 
 @flow(name="send-stage", flow_run_name="send-stage {event} {stage}")
@@ -41,65 +40,75 @@ def send_stage(event: str, stage: str, dry_run: bool = False) -> StageReport:
     event_config = load_event(event)
     stage_config = event_config.stage(stage)
     settings = load_settings()
-    url = settings.store_url
-    counts = plan_stage(url, event_config, stage_config, settings.mail_from)
+    counts = plan_stage(settings.store_url, event_config, stage_config, settings.mail_from)
     approved: bool | None = None
     previews: str | None = None
+    sent_this_run = 0
+    stopped: str | None = None
     if dry_run or stage_config.requires_approval:
-        preview = preview_stage(url, event_config, stage_config, counts)
+        preview = preview_stage(settings.store_url, event_config, stage_config, counts)
         previews = str(preview.folder)
-        if dry_run:
-            return StageReport(
-                event_id=event_config.id, stage=stage, sent=counts.sent, failed=counts.failed,
-                pending=counts.pending, skipped=counts.skipped, dry_run=True, previews=previews,
-            )  # fmt: skip
-        try:
-            decision = pause_flow_run(
-                wait_for_input=StageApproval.with_initial_data(
-                    description=preview.markdown, approve=False
-                ),
-                timeout=settings.approval_timeout_seconds,
-                poll_interval=2,
-            )
-            approved = decision.approve
-        except FlowPauseTimeout:
-            approved = False
-        if not approved:
-            final = stage_counts(url, event_config.id, stage)
-            report = StageReport(
-                event_id=event_config.id, stage=stage, sent=final.sent, failed=final.failed,
-                pending=final.pending, skipped=final.skipped, approved=False, previews=previews,
-                stopped="not approved: nothing was sent",
-            )  # fmt: skip
-            publish_stage_report(report)
-            return report
+        if not dry_run:
+            approved = ask_approval(preview.markdown, settings)
+            if not approved:
+                stopped = "not approved: nothing was sent"
+    if not dry_run and approved is not False:
+        sent_this_run, stopped = send_due(event_config, stage_config, counts, settings)
+    final = stage_counts(settings.store_url, event_config.id, stage)
+    report = StageReport(
+        event_id=event_config.id,
+        stage=stage,
+        sent=final.sent,
+        failed=final.failed,
+        pending=final.pending,
+        skipped=final.skipped,
+        sent_this_run=sent_this_run,
+        dry_run=dry_run,
+        approved=approved,
+        stopped=stopped,
+        previews=previews,
+    )
+    if not dry_run:
+        publish_stage_report(report)
+    return report
 
+
+def ask_approval(preview: str, settings: Settings) -> bool:
+    """Pause for the stage-approval form; no answer in time is a no."""
+    try:
+        decision = pause_flow_run(
+            wait_for_input=StageApproval.with_initial_data(description=preview, approve=False),
+            timeout=settings.approval_timeout_seconds,
+            poll_interval=2,
+        )
+    except FlowPauseTimeout:
+        return False
+    return decision.approve
+
+
+def send_due(
+    event: Event, stage: Stage, counts: StageCounts, settings: Settings
+) -> tuple[int, str | None]:
+    """Claim and send batches until none is due or sending has to stop; returns how many this
+    run sent and why it stopped short, if it did."""
     run_id = current_run_id()
     total = max(counts.pending + counts.failed - counts.failed_permanent, 1)
     progress: UUID = create_progress_artifact(  # type: ignore[assignment]
-        progress=0.0, key=f"stage-progress-{event_config.id}-{stage}",
-        description=f"Sending {stage}",
-    )  # fmt: skip
+        progress=0.0, key=f"stage-progress-{event.id}-{stage.id}", description=f"Sending {stage.id}"
+    )
     done = sent = 0
-    stopped: str | None = None
-    while True:
-        batch = claim_batch(
-            url, event_config.id, stage, settings.batch_size, run_id, settings.claim_lease_seconds
-        )
-        if not batch:
-            break
-        result = send_batch(url, event_config, stage_config, whole(batch))
+    while batch := claim_batch(
+        settings.store_url,
+        event.id,
+        stage.id,
+        settings.batch_size,
+        run_id,
+        settings.claim_lease_seconds,
+    ):
+        result = send_batch(settings.store_url, event, stage, untraversed(batch))
         done += len(batch)
         sent += result.sent
         update_progress_artifact(progress, progress=min(100.0, 100.0 * done / total))
         if result.stopped:
-            stopped = result.stopped
-            break
-    final = stage_counts(url, event_config.id, stage)
-    report = StageReport(
-        event_id=event_config.id, stage=stage, sent=final.sent, failed=final.failed,
-        pending=final.pending, skipped=final.skipped, sent_this_run=sent, approved=approved,
-        stopped=stopped, previews=previews,
-    )  # fmt: skip
-    publish_stage_report(report)
-    return report
+            return sent, result.stopped
+    return sent, None

@@ -4,11 +4,10 @@ from prefect import flow
 
 from config.event import load_event
 from config.settings import load_settings
-from flows.inputs import whole
-from tasks.event_roster import check_event_roster
-from tasks.roster_report import SyncReport, build_report, publish_sync_report, write_problems
-from tasks.roster_source import read_roster
-from tasks.roster_store import store_roster
+from flows.common import untraversed
+from tasks.roster.event_check import check_event_roster
+from tasks.roster.report import SyncReport, build_report
+from tasks.roster.tasks import publish_sync_report, read_roster, store_roster, write_problems
 
 
 @flow(name="sync-roster", flow_run_name="sync-roster {event}", log_prints=False)
@@ -20,11 +19,11 @@ def sync_roster(event: str) -> SyncReport:
     """
     event_config = load_event(event)
     table = read_roster(event_config.roster)
-    checked = check_event_roster(event_config, table)
+    roster = check_event_roster(event_config, table)
     stored = store_roster(
-        load_settings().store_url, event_config.id, event_config.roster.source, whole(checked)
+        load_settings().store_url, event_config.id, event_config.roster.source, untraversed(roster)
     )
-    report = build_report(event_config, checked, stored)
-    report.problems_written_to = write_problems(event_config, whole(checked.problems))
+    report = build_report(event_config, roster, stored)
+    report.problems_written_to = write_problems(event_config, untraversed(roster.problems))
     publish_sync_report(report)
     return report

@@ -1,4 +1,5 @@
-"""The demo's invitees: the web app on localhost, and a few of them answering through it."""
+"""The demo: the sample workshop's timeline from roster to summary, and its invitees (the web app
+on localhost, and a few of them answering and checking in through it)."""
 
 import os
 import re
@@ -13,12 +14,19 @@ from typing import TYPE_CHECKING
 
 import httpx
 import uvicorn
+from rich.table import Table
 
-from tasks.outbox import free_port, outbox_path
+from karyashala.cli.answers import status
+from karyashala.cli.common import out
+from karyashala.cli.invite import send
+from karyashala.cli.press import write_press_draft
+from karyashala.cli.roster import sync
+from tasks.mail.outbox import free_port, outbox_path
 
 if TYPE_CHECKING:
-    from tasks.press_render import Kind
+    from tasks.press.render import Kind
 
+SAMPLE_EVENT = "haryana-it-workshop"
 ANSWER_LINK = re.compile(r"(https?://\S+/r/[\w.-]+)\?answer=yes")
 
 
@@ -107,9 +115,9 @@ def start_review(event: str, kind: "Kind", timeout: float = 120) -> str:
     once the server shows it paused."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from config.errors import KaryashalaError
     from flows.press_note import press_note
-    from karyashala.errors import KaryashalaError
-    from tasks.press_review import paused_review_ids
+    from tasks.press.review import paused_review_ids
 
     api_url = PREFECT_API_URL.value()
     before = set(paused_review_ids(event, kind))
@@ -126,3 +134,69 @@ def start_review(event: str, kind: "Kind", timeout: float = 120) -> str:
             return waiting[-1]
         time.sleep(0.5)
     raise KaryashalaError(f"The {kind} did not reach its review form within {timeout:.0f} s.")
+
+
+def run_demo_timeline() -> list[tuple[str, str]]:
+    """The sample workshop from roster to summary; returns what it did, line by line."""
+    from config.event import load_event
+    from config.settings import load_settings
+    from flows.collect_confirmations import collect_confirmations
+    from tasks.common.tokens import volunteer_pin
+
+    event = load_event(SAMPLE_EVENT)
+    data_dir = load_settings().data_dir
+    did: list[tuple[str, str]] = []
+    out.rule("Karyashala demo: the Haryana state IT and social-media workshop")
+    synced = sync(SAMPLE_EVENT, as_json=False)
+    did.append(
+        (
+            "Roster synced",
+            f"{synced.active_people} people, {len(synced.problems)} "
+            f"problems listed in {synced.problems_written_to}",
+        )
+    )
+    out.rule("Press note: the announcement")
+    announcement = write_press_draft(SAMPLE_EVENT, "announcement", as_json=False)
+    with local_web_app() as base:
+        out.print(f"Answer pages served at {base}")
+        for stage in event.stages:
+            out.rule(f"Stage: {stage.id}")
+            sent = send(SAMPLE_EVENT, stage.id, dry_run=False, as_json=False)
+            did.append((f"Stage {stage.id}", f"{sent.sent} mails sent"))
+            if stage.id == "invitation":
+                answered = answer_some(answer_links(data_dir, "invitation"))
+                out.print(f"Invitees answered through the web app (real HTTP): {answered}")
+                collected = collect_confirmations(SAMPLE_EVENT)
+                summary = (
+                    f"confirmed {collected.confirmed}, deputy {collected.deputy}, "
+                    f"declined {collected.declined}, no_answer {collected.no_answer}"
+                )
+                out.print(f"Collected: {summary}; status written to {collected.status_written_to}")
+                did.append(("Answers through the web app, collected", summary))
+            if stage.id == "logistics":
+                pin = volunteer_pin(load_settings().signing_secret(), event.id)
+                came = check_in_some(base, event.id, pin, data_dir)
+                out.print(f"The day: volunteers checked in {came} people at the door (real HTTP)")
+                did.append(("Checked in at the door", f"{came} people"))
+    out.rule("Answers")
+    status(SAMPLE_EVENT, as_json=False)
+    out.rule("Press note: the summary")
+    summary_note = write_press_draft(SAMPLE_EVENT, "summary", as_json=False)
+    for report in (announcement, summary_note):
+        did.append((f"Press note: {report.kind}", report.markdown))
+    did.append(("Mails", f"{outbox_path(data_dir)} (list them: .venv/bin/karyashala outbox)"))
+    return did
+
+
+def print_demo_report(did: list[tuple[str, str]]) -> None:
+    out.rule("Done")
+    table = Table(title="What the demo did")
+    table.add_column("What")
+    table.add_column("Result / where", overflow="fold")
+    for what, result in did:
+        table.add_row(what, result)
+    out.print(table, soft_wrap=True)
+    approve = f"press-note approve --event {SAMPLE_EVENT} --kind announcement [--send]"
+    out.print(
+        f"Approve a note with: .venv/bin/karyashala {approve}", soft_wrap=True, highlight=False
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from karyashala.errors import KaryashalaError
+from config.errors import KaryashalaError
 
 PREFECT = str(Path(sys.executable).parent / "prefect")
 
@@ -46,8 +46,9 @@ def prefect_server(
         process = subprocess.Popen(
             [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
             env=server_environment(home, f"{url}/api", database_url),
-            stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
         try:
             wait_until_healthy(process, url, log, timeout)
             yield url

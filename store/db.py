@@ -32,21 +32,21 @@ def alembic_config(url: str) -> Config:
 
 
 @cache
-def engine_for(url: str) -> Engine:
+def engine_for(store_url: str) -> Engine:
     """One engine per URL per process, migrated to the latest schema on first use."""
-    engine = create_engine(url, pool_pre_ping=True)
+    engine = create_engine(store_url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     with engine.begin() as connection:
-        config = alembic_config(url)
+        config = alembic_config(store_url)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     return engine
 
 
 @contextmanager
-def transaction(url: str) -> Iterator[Session]:
+def transaction(store_url: str) -> Iterator[Session]:
     """A session whose work commits as one transaction, or not at all."""
-    factory = sessionmaker(engine_for(url), expire_on_commit=False)
+    factory = sessionmaker(engine_for(store_url), expire_on_commit=False)
     with factory.begin() as session:
         yield session

@@ -8,13 +8,16 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from config import EVENTS_DIR
+from store.db import engine_for
+from store.models import Person, Response, utc_now
 from tests.support.fake_sheets import FakeSheets
 from tests.support.prefect_server import create_database, drop_database
 from tests.support.prefect_server import database_url as database_url_for
@@ -115,6 +118,21 @@ def write_event(directory: Path, roster: dict[str, Any], event_id: str = "test-w
 HEADER = ["नाम", "पद", "मोर्चा/इकाई", "जिला", "मोबाइल", "ईमेल", "भाषा", "टिप्पणी"]
 
 
+def link_answer(database_url: str, email: str, answer: str) -> None:
+    """An invitee's answer through the link in their mail, stored as the answer page stores it."""
+    with Session(engine_for(database_url)) as session, session.begin():
+        person_id = session.scalars(select(Person.id).where(Person.email == email)).one()
+        session.add(
+            Response(
+                event_id="test-workshop",
+                person_id=person_id,
+                channel="link",
+                answer=answer,
+                received_at=utc_now(),
+            )
+        )
+
+
 def person_row(
     name: str = "राजेश शर्मा",
     role: str = "जिला संयोजक",
@@ -160,8 +178,14 @@ def browser() -> Iterator[object]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=shutil.which("chromium") or CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-quic", "--no-first-run"],
-        )  # fmt: skip
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-quic",
+                "--no-first-run",
+            ],
+        )
         yield chromium
         chromium.close()

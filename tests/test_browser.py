@@ -18,8 +18,8 @@ from flows.collect_confirmations import collect_confirmations
 from flows.send_stage import send_stage
 from store.db import engine_for
 from store.models import Response
-from tasks.outbox import free_port
-from tasks.tokens import volunteer_pin
+from tasks.common.tokens import volunteer_pin
+from tasks.mail.outbox import free_port
 from tests.conftest import CHROMIUM, SCREENSHOTS, send_to
 from tests.support.fake_sheets import FakeSheets
 from tests.support.smtp_server import LoopbackSMTPServer
@@ -70,9 +70,12 @@ def web(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebServer]:
 
 
 def test_invitee_taps_yes_and_the_sheet_shows_it(
-    tmp_path: Path, fake_sheets: FakeSheets, web: WebServer, browser: object,
+    tmp_path: Path,
+    fake_sheets: FakeSheets,
+    web: WebServer,
+    browser: object,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     with LoopbackSMTPServer() as smtp:
         send_to(smtp, monkeypatch, PUBLIC_URL=web.base)
         event = sheet_event(tmp_path, fake_sheets, [sheet_row(0), sheet_row(1)])
@@ -102,8 +105,11 @@ def test_invitee_taps_yes_and_the_sheet_shows_it(
 
 
 def test_volunteer_signs_in_and_sees_the_door_page(
-    tmp_path: Path, fake_sheets: FakeSheets, web: WebServer, browser: object,
-) -> None:  # fmt: skip
+    tmp_path: Path,
+    fake_sheets: FakeSheets,
+    web: WebServer,
+    browser: object,
+) -> None:
     event = sheet_event(tmp_path, fake_sheets, [sheet_row(0), sheet_row(1)])
     web.start(event)
     page = browser.new_page(viewport=PHONE, locale="hi-IN")  # type: ignore[attr-defined]
@@ -117,4 +123,4 @@ def test_volunteer_signs_in_and_sees_the_door_page(
     page.screenshot(path=str(SCREENSHOTS / "check-in-page-hi.png"), full_page=True)
     page.get_by_role("button", name="दर्ज / In").first.click()
     page.wait_for_selector("text=प्रवेश दर्ज")
-    assert collect_confirmations(event)["attended"] == 1
+    assert collect_confirmations(event).attended == 1

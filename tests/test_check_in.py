@@ -12,7 +12,7 @@ from config.event import load_event
 from config.settings import load_settings
 from store.db import engine_for
 from store.models import Attendance, Person
-from tasks.tokens import check_in_code, volunteer_pin
+from tasks.common.tokens import check_in_code, volunteer_pin
 from tests.conftest import person_row
 from tests.test_send_stage import make_event
 from web.app import create_app
@@ -24,10 +24,13 @@ KEY = "door-test-key-0123456789"
 @pytest.fixture
 def door(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[TestClient, int]:
     monkeypatch.setenv("KARYASHALA_SIGNING_KEY", KEY)
-    event = make_event(tmp_path, [
-        person_row(name="सुनीता मलिक", email="s@example.org", phone="9812345678"),
-        person_row(name="अनिल कुमार", email="a@example.org", phone="9812300001"),
-    ])  # fmt: skip
+    event = make_event(
+        tmp_path,
+        [
+            person_row(name="सुनीता मलिक", email="s@example.org", phone="9812345678"),
+            person_row(name="अनिल कुमार", email="a@example.org", phone="9812300001"),
+        ],
+    )
     settings = load_settings()
     with Session(engine_for(settings.store_url)) as session:
         sunita = session.scalars(select(Person.id).where(Person.email == "s@example.org")).one()
@@ -86,7 +89,7 @@ def test_search_by_phone_then_walk_in(door: tuple[TestClient, int]) -> None:
 def test_printable_list_is_sorted_by_district_with_codes(
     door: tuple[TestClient, int], tmp_path: Path
 ) -> None:
-    from tasks.attendance_list import write_attendance_list
+    from tasks.answers.attendance_list import write_attendance_list
 
     _, sunita = door
     html = write_attendance_list(

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from karyashala.prefect_server import without_prefect_settings
-from tasks.outbox import free_port
+from tasks.mail.outbox import free_port
 
 KARYASHALA = str(Path(sys.executable).parent / "karyashala")
 REVIEW_LINE = re.compile(r"The announcement waits for review: (http://\S+/runs/flow-run/(\S+))")
@@ -48,13 +48,20 @@ def read_until(process: subprocess.Popen[str], pattern: re.Pattern[str], timeout
 
 def test_demo_ui_runs_the_timeline_and_leaves_the_review_form_up(tmp_path: Path) -> None:
     port = free_port()
-    env = {**without_prefect_settings(), "KARYASHALA_DATA_DIR": str(tmp_path / "data"),
-           "COLUMNS": "200"}  # fmt: skip
+    env = {
+        **without_prefect_settings(),
+        "KARYASHALA_DATA_DIR": str(tmp_path / "data"),
+        "COLUMNS": "200",
+    }
     env.pop("KARYASHALA_DATABASE_URL", None)
     process = subprocess.Popen(
-        [KARYASHALA, "demo", "--ui", "--port", str(port)], cwd=tmp_path, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+        [KARYASHALA, "demo", "--ui", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         output = read_until(process, REVIEW_LINE, timeout=420)
         found = REVIEW_LINE.search(output)

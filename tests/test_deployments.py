@@ -16,6 +16,7 @@ import yaml
 from dateutil.rrule import rrulestr
 from prefect import Flow
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import DeploymentUpdate
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTags
 
 from config import PROJECT_DIR
@@ -106,9 +107,21 @@ def test_schedules_fire_once_at_the_right_instant_and_move_with_the_date(
     assert summary_time == event.ends_at + timedelta(hours=2)
     assert first["press-note/schedule-test-announcement"].schedules == []
 
+    # A deployment made by an older layout points at a module that has moved: deploying again
+    # moves it to where its flow lives now, keeping its id.
+    with get_client(sync_client=True) as client:
+        client.update_deployment(
+            first["sync-roster/schedule-test"].id,
+            DeploymentUpdate(entrypoint="tasks.roster_source.sync_roster"),
+        )
     deploy_event(event, str(path), settings)
     again = server_deployments(event.id)
     assert {name: d.id for name, d in again.items()} == {name: d.id for name, d in first.items()}
+    assert again["sync-roster/schedule-test"].entrypoint == "flows.sync_roster.sync_roster"
+    assert {d.entrypoint for d in again.values()} == {
+        f"flows.{module}.{module}"
+        for module in ("sync_roster", "send_stage", "collect_confirmations", "press_note")
+    }
 
     move_event(path, days=7, drop_stage="thank-you")
     moved_event = load_event(path)
@@ -135,15 +148,22 @@ def test_schedules_fire_once_at_the_right_instant_and_move_with_the_date(
 def test_secrets_become_blocks_and_are_never_printed(tmp_path: Path, prefect_api_url: str) -> None:
     credentials = tmp_path / "service-account.json"
     credentials.write_text(json.dumps({"type": "service_account", "private_key": "KEY-77"}))
-    env = {**os.environ, "PREFECT_API_URL": prefect_api_url, "COLUMNS": "200",
-           "KARYASHALA_SMTP_PASSWORD": "smtp-secret-4411",
-           "KARYASHALA_GOOGLE_CREDENTIALS_PATH": str(credentials)}  # fmt: skip
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_api_url,
+        "COLUMNS": "200",
+        "KARYASHALA_SMTP_PASSWORD": "smtp-secret-4411",
+        "KARYASHALA_GOOGLE_CREDENTIALS_PATH": str(credentials),
+    }
     env.pop("KARYASHALA_SIGNING_KEY", None)
     env.pop("KARYASHALA_IMAP_PASSWORD", None)
     result = subprocess.run(
         [sys.executable, "-m", "karyashala.cli", "secrets", "create"],
-        capture_output=True, text=True, timeout=120, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     for secret in ("smtp-secret-4411", "KEY-77"):
         assert secret not in result.stdout + result.stderr
@@ -160,8 +180,11 @@ def test_deploy_without_a_server_says_what_to_set(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     result = subprocess.run(
         [sys.executable, "-m", "karyashala.cli", "deploy", "--event", "haryana-it-workshop"],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
         env={**env, "KARYASHALA_DATA_DIR": str(tmp_path), "COLUMNS": "200"},
-    )  # fmt: skip
+    )
     assert result.returncode == 2
     assert "set PREFECT_API_URL" in result.stderr and "Traceback" not in result.stderr

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from config.errors import EventConfigError
 from config.event import load_event
-from karyashala.errors import EventConfigError
 from tests.conftest import SAMPLE_EVENT
 
 
@@ -30,8 +30,12 @@ def test_sample_event_holds_the_seed_facts() -> None:
     assert event.invited_groups[0].per_district
     assert [r.hi for r in event.invited_groups[0].roles] == ["जिला संयोजक", "जिला सह संयोजक"]
     assert [t.hi for t in event.topics][:5] == [
-        "फेसबुक", "ट्विटर", "इंस्ट्राग्राम", "कू एप", "नरेंद्र मोदी एप"
-    ]  # fmt: skip
+        "फेसबुक",
+        "ट्विटर",
+        "इंस्ट्राग्राम",
+        "कू एप",
+        "नरेंद्र मोदी एप",
+    ]
     assert event.roster.source == "csv"
     assert event.roster.path is not None and event.roster.path.is_file()
     assert event.roster.columns.mapped()["unit"] == "मोर्चा/इकाई"

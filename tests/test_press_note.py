@@ -22,18 +22,18 @@ from prefect.flow_runs import resume_flow_run
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from config.errors import KaryashalaError
 from config.event import load_event
 from flows.press_note import approve_press_note, press_note
 from flows.sync_roster import sync_roster
-from karyashala.errors import KaryashalaError
 from store.db import engine_for
 from store.models import Attendance, Person
-from tasks import hindi
-from tasks.audience import Candidate
-from tasks.districts import load_districts
-from tasks.press_facts import PressFacts, WalkIn, press_facts, reach
-from tasks.press_render import render_sections, to_docx, whatsapp_text
-from tasks.templating import en_duration, en_join
+from store.queries import Candidate
+from tasks.common import hindi
+from tasks.common.districts import load_districts
+from tasks.common.templating import en_duration, en_join
+from tasks.press.facts import PressFacts, WalkIn, press_facts, reach
+from tasks.press.render import render_sections, to_docx, whatsapp_text
 from tests.conftest import SAMPLE_EVENT
 from tests.support.smtp_server import LoopbackSMTPServer
 from tests.test_send_stage import resume_when_paused
@@ -192,9 +192,17 @@ def test_verbs_agree_and_office_bearers_take_the_honorific_plural(
 
 def candidate(person_id: int, role: str, district: str | None, attended: bool) -> Candidate:
     return Candidate(
-        person_id=person_id, active=True, email=None, role=role, unit=None, district=district,
-        language="hi", answer="none", attended=attended, opted_out=False,
-    )  # fmt: skip
+        person_id=person_id,
+        active=True,
+        email=None,
+        role=role,
+        unit=None,
+        district=district,
+        language="hi",
+        answer="none",
+        attended=attended,
+        opted_out=False,
+    )
 
 
 def hindi_part(markdown: str) -> str:
@@ -224,10 +232,14 @@ def test_sample_announcement_holds_every_fact_of_the_seed(sample_store: str) -> 
         "# -प्रदेश अध्यक्ष ओमप्रकाश धनखड़ भी सिखायेंगे सोशल मीडिया के गुर",
     ]
     for fact in [
-        "भारतीय जनता पार्टी", "हरियाणा प्रदेश", "प्रदेश स्तरीय आईटी एवं सोशल मीडिया कार्यशाला",
+        "भारतीय जनता पार्टी",
+        "हरियाणा प्रदेश",
+        "प्रदेश स्तरीय आईटी एवं सोशल मीडिया कार्यशाला",
         "सोशल मीडिया टीम को और मजबूत करने",
         "गुरुग्राम में सिग्नेचर टावर के पास स्थित पार्टी के नए कार्यालय में",
-        "बुधवार को", "एक दिसम्बर सुबह साढ़े 10 बजे से शुरू होगी", "लगभग 5 घंटे",
+        "बुधवार को",
+        "एक दिसम्बर सुबह साढ़े 10 बजे से शुरू होगी",
+        "लगभग 5 घंटे",
         "प्रदेश अध्यक्ष ओमप्रकाश धनखड़ पूरे समय मौजूद रहकर",
         "प्रदेश मीडिया सह प्रमुख अरविंद सैनी ने बताया कि",
         "प्रदेश के सभी 22 जिलों के आईटी एवं सोशल मीडिया के संयोजक और सह संयोजक",
@@ -236,12 +248,20 @@ def test_sample_announcement_holds_every_fact_of_the_seed(sample_store: str) -> 
         "प्रवक्ता, सह प्रवक्ता और पैनलिस्ट उपस्थित रहेंगे",
         "मीडिया प्रदेश प्रमुख संजय शर्मा भी मीडिया से जुड़े विषयों पर बात रखेंगे",
         ", ".join(PLATFORMS),
-    ]:  # fmt: skip
+    ]:
         assert fact in note, fact
     english = english_part(markdown)
-    for fact in ["Wednesday, 1 December 2027", "10:30 am", "about 5 hours", "Signature Tower",
-                 "Om Prakash Dhankar", "Arvind Saini", "Sanjay Sharma", "all 22 districts",
-                 "Facebook, Twitter, Instagram, Koo, the Narendra Modi app"]:  # fmt: skip
+    for fact in [
+        "Wednesday, 1 December 2027",
+        "10:30 am",
+        "about 5 hours",
+        "Signature Tower",
+        "Om Prakash Dhankar",
+        "Arvind Saini",
+        "Sanjay Sharma",
+        "all 22 districts",
+        "Facebook, Twitter, Instagram, Koo, the Narendra Modi app",
+    ]:
         assert fact in english, fact
     for path in (report.markdown, report.html, report.docx, report.text):
         assert Path(path).is_file()
@@ -249,9 +269,11 @@ def test_sample_announcement_holds_every_fact_of_the_seed(sample_store: str) -> 
 
 
 def test_announcement_never_claims_districts_the_roster_lacks() -> None:
-    people = [candidate(1, "जिला संयोजक", "Hisar", False),
-              candidate(2, "जिला सह संयोजक", "रोहतक", False),
-              candidate(3, "प्रवक्ता", None, False)]  # fmt: skip
+    people = [
+        candidate(1, "जिला संयोजक", "Hisar", False),
+        candidate(2, "जिला सह संयोजक", "रोहतक", False),
+        candidate(3, "प्रवक्ता", None, False),
+    ]
     facts = press_facts(EVENT, people, [], CATALOG)
     markdown = render_sections(EVENT, "announcement", facts, EVENT.outcome, "halant")
     assert "सभी 22" not in markdown and "all 22" not in markdown
@@ -321,9 +343,12 @@ def test_summary_is_past_tense_with_the_points_quotes_and_decisions() -> None:
 
 def test_word_file_opens_with_the_devanagari_text_and_names_its_font() -> None:
     markdown = render_sections(
-        EVENT, "announcement", PressFacts(invited_reach=reach(set(), CATALOG)), EVENT.outcome,
+        EVENT,
+        "announcement",
+        PressFacts(invited_reach=reach(set(), CATALOG)),
+        EVENT.outcome,
         "halant",
-    )  # fmt: skip
+    )
     path = Path(__file__).parent.parent / "test-artifacts" / "announcement.docx"
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(to_docx(markdown, "test"))
@@ -343,9 +368,12 @@ def test_word_file_opens_with_the_devanagari_text_and_names_its_font() -> None:
 
 def test_whatsapp_text_is_short_and_leads_with_the_headlines() -> None:
     markdown = render_sections(
-        EVENT, "announcement", PressFacts(invited_reach=reach(set(), CATALOG)), EVENT.outcome,
+        EVENT,
+        "announcement",
+        PressFacts(invited_reach=reach(set(), CATALOG)),
+        EVENT.outcome,
         "halant",
-    )  # fmt: skip
+    )
     text = whatsapp_text(markdown)
     hindi_block, english_block = text.split("\n\n")
     assert hindi_block.startswith("-बुधवार को गुरुग्राम में होगी")
@@ -360,10 +388,17 @@ def attend(url: str, count: int) -> None:
     with Session(engine_for(url)) as session, session.begin():
         people = session.scalars(select(Person).where(Person.active).order_by(Person.id)).all()
         for person in people[:count]:
-            session.add(Attendance(event_id=person.event_id, person_id=person.id,
-                                   recorded_by="test"))  # fmt: skip
-        session.add(Attendance(event_id="haryana-it-workshop", walk_in_name="अतिथि",
-                               walk_in_district="Hisar", recorded_by="test"))  # fmt: skip
+            session.add(
+                Attendance(event_id=person.event_id, person_id=person.id, recorded_by="test")
+            )
+        session.add(
+            Attendance(
+                event_id="haryana-it-workshop",
+                walk_in_name="अतिथि",
+                walk_in_district="Hisar",
+                recorded_by="test",
+            )
+        )
 
 
 @pytest.mark.usefixtures("prefect_api_url")
@@ -395,8 +430,14 @@ def test_review_approved_with_an_edit_goes_to_the_media_once(
     sample_store: str, smtp: LoopbackSMTPServer
 ) -> None:
     edited = "# -संपादित शीर्षक\n\nसंपादित पाठ।\n\n---\n\n# -Edited headline\n\nEdited text.\n"
-    resumer = resume_when_paused({"approve": True, "edited_text": edited, "send_to_media": True,
-                                  "embargo": "2027-11-30T18:00:00+05:30"})  # fmt: skip
+    resumer = resume_when_paused(
+        {
+            "approve": True,
+            "edited_text": edited,
+            "send_to_media": True,
+            "embargo": "2027-11-30T18:00:00+05:30",
+        }
+    )
     report = press_note("haryana-it-workshop", "announcement")
     resumer.join(timeout=5)
     draft, final = draft_and_final(report.markdown)
@@ -409,8 +450,10 @@ def test_review_approved_with_an_edit_goes_to_the_media_once(
     assert "संपादित" not in draft and "सिग्नेचर टावर" in draft
     assert (report.sent, report.failed) == (3, 0)
     assert sorted(r.recipients[0] for r in smtp.received) == [
-        "city@tribune.example", "desk@jagran.example", "news@amarujala.example"
-    ]  # fmt: skip
+        "city@tribune.example",
+        "desk@jagran.example",
+        "news@amarujala.example",
+    ]
     message = smtp.received[0].message
     assert message["Subject"] == "संपादित शीर्षक"
     attachment = next(message.iter_attachments())
@@ -459,8 +502,15 @@ def test_review_timed_out_approves_nothing_and_sends_nothing(
 def test_cli_writes_a_draft_that_goes_nowhere_until_approved(
     sample_store: str, smtp: LoopbackSMTPServer, prefect_api_url: str
 ) -> None:
-    drafted = run_cli("press-note", "--event", str(SAMPLE_EVENT), "--kind", "announcement",
-                      "--json", prefect_api_url=prefect_api_url)  # fmt: skip
+    drafted = run_cli(
+        "press-note",
+        "--event",
+        str(SAMPLE_EVENT),
+        "--kind",
+        "announcement",
+        "--json",
+        prefect_api_url=prefect_api_url,
+    )
     assert drafted.returncode == 0, drafted.stderr
     paths = json.loads(drafted.stdout)
     for key in ("markdown", "html", "docx", "text"):
@@ -485,11 +535,17 @@ def test_cli_writes_a_draft_that_goes_nowhere_until_approved(
 def test_a_masculine_event_noun_and_a_woman_presiding_read_right() -> None:
     data = EVENT.model_dump()
     data.update(
-        called={"hi": "मेला", "en": "fair", "gender": "male"}, headline=None, duration_hours=1,
-        presiding={**data["presiding"], "gender": "female", "name": {"hi": "सुनीता देवी",
-                                                                      "en": "Sunita Devi"}},
-        venue={**data["venue"], "landmark": None}, outcome={},
-    )  # fmt: skip
+        called={"hi": "मेला", "en": "fair", "gender": "male"},
+        headline=None,
+        duration_hours=1,
+        presiding={
+            **data["presiding"],
+            "gender": "female",
+            "name": {"hi": "सुनीता देवी", "en": "Sunita Devi"},
+        },
+        venue={**data["venue"], "landmark": None},
+        outcome={},
+    )
     event = type(EVENT).model_validate(data)
     facts = PressFacts(invited_reach=reach(set(), CATALOG))
     note = hindi_part(render_sections(event, "announcement", facts, event.outcome, "halant"))
@@ -510,9 +566,13 @@ def resume_twice(first: dict[str, Any], second: dict[str, Any]) -> threading.Thr
     def paused_run() -> Any:
         with get_client(sync_client=True) as client:
             for _ in range(300):
-                runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
-                ))  # fmt: skip
+                runs = client.read_flow_runs(
+                    flow_run_filter=FlowRunFilter(
+                        state=FlowRunFilterState(
+                            type=FlowRunFilterStateType(any_=[StateType.PAUSED])
+                        )
+                    )
+                )
                 if runs:
                     return runs[0]
                 time.sleep(0.2)
@@ -536,8 +596,9 @@ def test_a_point_by_an_unknown_speaker_asks_again_and_keeps_the_input(
 ) -> None:
     wrong = {"speaker": "कोई और", "said": {"hi": "पहला बिंदु", "en": "first point"}}
     right = {"speaker": "संजय शर्मा", "said": {"hi": "पहला बिंदु", "en": "first point"}}
-    answering = resume_twice({"approve": True, "points": [wrong]},
-                             {"approve": True, "points": [right]})  # fmt: skip
+    answering = resume_twice(
+        {"approve": True, "points": [wrong]}, {"approve": True, "points": [right]}
+    )
     report = press_note("haryana-it-workshop", "summary")
     answering.join(timeout=10)
     assert report.state == "approved" and report.final is not None

@@ -82,11 +82,20 @@ class Production:
     def event(self, event_id: str, people: int) -> Path:
         roster = self.directory / f"{event_id}.csv"
         with roster.open("w", encoding="utf-8", newline="") as handle:
-            csv.writer(handle).writerows([HEADER, *(
-                person_row(name=f"व्यक्ति {n}", email=f"{event_id}.{n}@example.org",
-                           phone=f"98{n:08d}", district=["Gurugram", "Hisar", "Rohtak"][n % 3])
-                for n in range(people)
-            )])  # fmt: skip
+            csv.writer(handle).writerows(
+                [
+                    HEADER,
+                    *(
+                        person_row(
+                            name=f"व्यक्ति {n}",
+                            email=f"{event_id}.{n}@example.org",
+                            phone=f"98{n:08d}",
+                            district=["Gurugram", "Hisar", "Rohtak"][n % 3],
+                        )
+                        for n in range(people)
+                    ),
+                ]
+            )
         return write_event(self.directory, {"source": "csv", "path": str(roster)}, event_id)
 
     def run(self, name: str, timeout: float = 300, **parameters: Any) -> FlowRun:
@@ -107,15 +116,17 @@ class Production:
                 if run.state is not None and run.state.type in states:
                     return run
                 time.sleep(0.5)
-        logs = "\n".join(p.read_text(errors="replace")[-3000:] for p in
-                         self.directory.glob("*.log"))  # fmt: skip
+        logs = "\n".join(
+            p.read_text(errors="replace")[-3000:] for p in self.directory.glob("*.log")
+        )
         raise AssertionError(f"run {run_id} did not reach {states} in {timeout} s\n{logs}")
 
     def sent_to(self, stage: str) -> Counter[str]:
         return Counter(
-            item.recipients[0] for item in self.smtp.received
+            item.recipients[0]
+            for item in self.smtp.received
             if str(item.message["X-Karyashala-Stage"]).endswith(stage)
-        )  # fmt: skip
+        )
 
 
 @pytest.fixture(scope="module")
@@ -130,11 +141,13 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Production]
             PREFECT_API_URL=server.api_url,
             KARYASHALA_DATABASE_URL=database_url(admin_url, store, "postgresql+psycopg"),
             KARYASHALA_DATA_DIR=str(directory / "data"),
-            KARYASHALA_SMTP_HOST="127.0.0.1", KARYASHALA_SMTP_PORT=str(smtp.port),
-            KARYASHALA_SMTP_SECURITY="none", KARYASHALA_MAIL_FROM="invite@karyashala.test",
+            KARYASHALA_SMTP_HOST="127.0.0.1",
+            KARYASHALA_SMTP_PORT=str(smtp.port),
+            KARYASHALA_SMTP_SECURITY="none",
+            KARYASHALA_MAIL_FROM="invite@karyashala.test",
             KARYASHALA_SIGNING_KEY="production-test-signing-key",
             KARYASHALA_SMTP_PER_MINUTE="600000",
-        )  # fmt: skip
+        )
         setup = Production(server, smtp, env, env["KARYASHALA_DATABASE_URL"], directory)
         setup.add_worker("worker-a")
         try:

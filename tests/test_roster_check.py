@@ -2,10 +2,10 @@
 
 import pytest
 
+from config.errors import RosterSourceError
 from config.event import ColumnMap, load_event
-from karyashala.errors import RosterSourceError
-from tasks.districts import load_districts
-from tasks.roster_check import (
+from tasks.common.districts import load_districts
+from tasks.roster.check import (
     CheckedRoster,
     RosterTable,
     check_roster,
@@ -47,13 +47,20 @@ def test_email_lowercased_and_checked_without_dns() -> None:
 @pytest.mark.parametrize(
     ("typed", "district"),
     [
-        ("Gurgaon", "Gurugram"), ("गुड़गांव", "Gurugram"), ("गुरुग्राम", "Gurugram"),
-        ("Mewat", "Nuh"), ("मेवात", "Nuh"), ("Yamuna Nagar", "Yamunanagar"),
-        ("Sonepat", "Sonipat"), ("Ch. Dadri", "Charkhi Dadri"),
+        ("Gurgaon", "Gurugram"),
+        ("गुड़गांव", "Gurugram"),
+        ("गुरुग्राम", "Gurugram"),
+        ("Mewat", "Nuh"),
+        ("मेवात", "Nuh"),
+        ("Yamuna Nagar", "Yamunanagar"),
+        ("Sonepat", "Sonipat"),
+        ("Ch. Dadri", "Charkhi Dadri"),
         ("  charkhi   dadri ", "Charkhi Dadri"),
-        ("HISSAR", "Hisar"), ("अंबाला", "Ambala"), ("महेन्द्रगढ़", "Mahendragarh"),
+        ("HISSAR", "Hisar"),
+        ("अंबाला", "Ambala"),
+        ("महेन्द्रगढ़", "Mahendragarh"),
     ],
-)  # fmt: skip
+)
 def test_district_canonicalised(typed: str, district: str) -> None:
     checked = check(person_row(district=typed))
     assert checked.problems == []
@@ -137,8 +144,12 @@ def test_duplicate_fills_what_the_first_row_left_empty() -> None:
 
 
 def test_blank_rows_are_skipped_silently() -> None:
-    checked = check(person_row(), ["", " ", "", "", "", "", "", ""], [], person_row(
-        email="other@example.org", phone="9812399999"))  # fmt: skip
+    checked = check(
+        person_row(),
+        ["", " ", "", "", "", "", "", ""],
+        [],
+        person_row(email="other@example.org", phone="9812399999"),
+    )
     assert checked.problems == []
     assert [p.source_row for p in checked.people] == [2, 5]
     assert checked.rows_read == 2
@@ -153,8 +164,10 @@ def test_unmapped_columns_are_kept() -> None:
 def test_values_that_failed_a_check_are_kept_not_lost() -> None:
     checked = check(person_row(email="rajesh(at)example.org", phone="98123", district="Atlantis"))
     assert checked.people[0].rejected == {
-        "email": "rajesh(at)example.org", "phone": "98123", "district": "Atlantis"
-    }  # fmt: skip
+        "email": "rajesh(at)example.org",
+        "phone": "98123",
+        "district": "Atlantis",
+    }
 
 
 def test_language_column_in_hindi_or_english() -> None:
@@ -174,8 +187,10 @@ def test_english_headers_map_as_well() -> None:
     )
     (person,) = check_roster(table, columns, HARYANA).people
     assert (person.name, person.phone, person.district) == (
-        "Sunita Malik", "+919812345678", "Sonipat"
-    )  # fmt: skip
+        "Sunita Malik",
+        "+919812345678",
+        "Sonipat",
+    )
 
 
 def test_a_mapped_column_missing_from_the_sheet_is_a_clear_error() -> None:

@@ -12,7 +12,7 @@ from config.event import load_event
 from config.settings import load_settings
 from store.db import engine_for
 from store.models import Person, Response
-from tasks.tokens import sign_token
+from tasks.common.tokens import sign_token
 from tests.conftest import person_row
 from tests.test_send_stage import make_event
 from web.app import create_app
@@ -49,8 +49,15 @@ def test_opening_the_link_shows_the_invitation_and_changes_nothing(
     client, token, _ = site
     shown = client.get(f"/r/{token}?answer=yes")
     assert shown.status_code == 200
-    for text in ("सुनीता मलिक जी", "सोनीपत", "सुबह साढ़े 10 बजे", "सिग्नेचर टावर के पास",
-                 "हाँ, मैं आऊँगा/आऊँगी", "नहीं आ पाऊँगा/पाऊँगी", "प्रतिनिधि"):  # fmt: skip
+    for text in (
+        "सुनीता मलिक जी",
+        "सोनीपत",
+        "सुबह साढ़े 10 बजे",
+        "सिग्नेचर टावर के पास",
+        "हाँ, मैं आऊँगा/आऊँगी",
+        "नहीं आ पाऊँगा/पाऊँगी",
+        "प्रतिनिधि",
+    ):
         assert text in shown.text
     assert 'name="viewport"' in shown.text and "<script" not in shown.text
     assert responses() == []

@@ -26,15 +26,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
+from config.errors import KaryashalaError
 from config.event import load_event
 from config.settings import load_settings
 from flows.send_stage import send_stage
 from flows.sync_roster import sync_roster
-from karyashala.errors import KaryashalaError
 from store.db import engine_for
 from store.models import Message, OptOut, Person, Response, utc_now
-from tasks.mail_render import Recipient, RenderedMail, Sender, build_message, wire_bytes
-from tasks.tokens import verify_token
+from tasks.common.tokens import verify_token
+from tasks.mail.render import Recipient, RenderedMail, Sender, build_message, wire_bytes
 from tests.conftest import HEADER, person_row, send_to, write_event
 from tests.support.smtp_server import LoopbackSMTPServer, self_signed_context
 from web.app import create_app
@@ -304,8 +304,15 @@ def test_dry_run_renders_every_message_and_sends_none(
 
 
 def approval_stage() -> list[dict[str, Any]]:
-    return [{"id": "invitation", "at": "-7d 10:00", "requires_approval": True,
-             "answer_links": True, "calendar": True}]  # fmt: skip
+    return [
+        {
+            "id": "invitation",
+            "at": "-7d 10:00",
+            "requires_approval": True,
+            "answer_links": True,
+            "calendar": True,
+        }
+    ]
 
 
 def resume_when_paused(run_input: dict[str, Any] | None) -> threading.Thread:
@@ -360,14 +367,25 @@ def test_approval_timeout_sends_nothing(
 def test_a_name_cannot_break_or_inject_a_header() -> None:
     event = load_event("haryana-it-workshop")
     stage = event.stage("save-the-date")
-    recipient = Recipient(1, 9, "राम\r\nBcc: victim@example.org", None, None, "r@example.org",
-                          "hi", "<x.1@karyashala.test>")  # fmt: skip
+    recipient = Recipient(
+        1,
+        9,
+        "राम\r\nBcc: victim@example.org",
+        None,
+        None,
+        "r@example.org",
+        "hi",
+        "<x.1@karyashala.test>",
+    )
     sender = Sender("invite@karyashala.test", "invite@karyashala.test", "http://x", "k" * 20)
     message = build_message(
-        event, stage, recipient,
-        RenderedMail("विषय\nBcc: x@y.z", "<p>x</p>", "x", "http://x/u/t"), sender,
+        event,
+        stage,
+        recipient,
+        RenderedMail("विषय\nBcc: x@y.z", "<p>x</p>", "x", "http://x/u/t"),
+        sender,
         utc_now(),
-    )  # fmt: skip
+    )
     raw = wire_bytes(message)
     header_block = raw.split(b"\r\n\r\n", 1)[0]
     assert b"\r\nBcc:" not in header_block and b"\nBcc:" not in header_block
@@ -386,11 +404,21 @@ def test_killed_mid_wave_then_rerun_sends_everyone_once(
         send_to(server, monkeypatch, BATCH_SIZE="20", CLAIM_LEASE_SECONDS="1")
         event = make_event(tmp_path, roster_rows(150))
         child = subprocess.Popen(
-            [sys.executable, "-m", "karyashala.cli", "invite", "--event", event,
-             "--stage", "save-the-date", "--json"],
+            [
+                sys.executable,
+                "-m",
+                "karyashala.cli",
+                "invite",
+                "--event",
+                event,
+                "--stage",
+                "save-the-date",
+                "--json",
+            ],
             env={**os.environ, "PREFECT_API_URL": prefect_api_url},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         server.wait_for(40, timeout=120)
         child.send_signal(signal.SIGKILL)
         child.wait()
@@ -412,11 +440,22 @@ def test_cli_invite_json_contract(
     rows[2][5] = ""
     event = make_event(tmp_path, rows)
     result = subprocess.run(
-        [sys.executable, "-m", "karyashala.cli", "invite", "--event", event,
-         "--stage", "save-the-date", "--json"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "karyashala.cli",
+            "invite",
+            "--event",
+            event,
+            "--stage",
+            "save-the-date",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "PREFECT_API_URL": prefect_api_url},
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert (payload["sent"], payload["failed"], payload["pending"]) == (2, 0, 0)
@@ -435,9 +474,11 @@ def test_embedded_outbox_receives_over_smtp(
     monkeypatch.delenv("KARYASHALA_SMTP_HOST", raising=False)
     event = make_event(tmp_path, roster_rows(2))
     send_stage(event, "save-the-date")
-    from tasks.outbox import read_outbox
+    from tasks.mail.outbox import read_outbox
 
     entries = read_outbox(load_settings().data_dir)
     assert sorted(e.stage for e in entries) == ["test-workshop/save-the-date"] * 2
-    assert all((isinstance(e.subject, str) and "कार्यशाला" in e.subject) or "Workshop" in e.subject
-               for e in entries)  # fmt: skip
+    assert all(
+        (isinstance(e.subject, str) and "कार्यशाला" in e.subject) or "Workshop" in e.subject
+        for e in entries
+    )

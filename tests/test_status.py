@@ -39,24 +39,41 @@ def test_status_json_counts_latest_answers_and_uncovered_districts(tmp_path: Pat
     with Session(engine_for(url)) as session, session.begin():
         ids = {p.name: p.id for p in session.scalars(select(Person))}
         for name, answer in [("अ", "no"), ("अ", "yes"), ("ब", "no"), ("स", "deputy")]:
-            session.add(Response(event_id="test-workshop", person_id=ids[name], channel="link",
-                                 answer=answer, received_at=utc_now()))  # fmt: skip
+            session.add(
+                Response(
+                    event_id="test-workshop",
+                    person_id=ids[name],
+                    channel="link",
+                    answer=answer,
+                    received_at=utc_now(),
+                )
+            )
         session.add(Attendance(event_id="test-workshop", person_id=ids["अ"], recorded_by="test"))
     result = subprocess.run(
         [sys.executable, "-m", "karyashala.cli", "status", "--event", event, "--json"],
-        capture_output=True, text=True, timeout=120, env=dict(os.environ),
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
     assert result.returncode == 0, result.stderr
     counts = json.loads(result.stdout)
     assert {k: counts[k] for k in ("confirmed", "declined", "deputy", "no_answer", "attended")} == {
-        "confirmed": 1, "declined": 1, "deputy": 1, "no_answer": 1, "attended": 1,
-    }  # fmt: skip
+        "confirmed": 1,
+        "declined": 1,
+        "deputy": 1,
+        "no_answer": 1,
+        "attended": 1,
+    }
     missing = counts["districts_without_confirmed_convener"]
     assert "Gurugram" not in missing and "Hisar" not in missing
     assert "Rohtak" in missing and len(missing) == 20
     human = subprocess.run(
         [sys.executable, "-m", "karyashala.cli", "status", "--event", event],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert "To call: no answer yet (1)" in human.stdout
     assert "+919812300004" in human.stdout

@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import PROJECT_DIR
+from config.errors import RosterSourceError
 from flows.sync_roster import sync_roster
-from karyashala.errors import RosterSourceError
 from store.db import engine_for
 from store.models import Person, RosterProblem, RosterSync
-from tasks.sheets import PROBLEMS_WORKSHEET
+from tasks.common.sheets import PROBLEMS_WORKSHEET
 from tests.conftest import HEADER, person_row, write_event
 from tests.support.fake_sheets import FakeSheets
 
@@ -53,9 +53,13 @@ def test_sample_roster_syncs_with_its_problems(tmp_path: Path, database_url: str
     assert report.districts_without_people == []
     assert report.by_district["Gurugram"] == 2  # typed as "Gurgaon" in the sheet
     assert report.problem_counts == {
-        "invalid_email": 1, "missing_email": 2, "invalid_phone": 1, "duplicate": 1,
-        "unknown_district": 1, "unsafe_text": 2,
-    }  # fmt: skip
+        "invalid_email": 1,
+        "missing_email": 2,
+        "invalid_phone": 1,
+        "duplicate": 1,
+        "unknown_district": 1,
+        "unsafe_text": 2,
+    }
     stored = people_list(database_url)
     assert len(stored) == 70 and all(p.active for p in stored)
     assert count(database_url, RosterProblem) == 8
@@ -125,8 +129,9 @@ def test_xlsx_roster_keeps_phones_and_leading_zeros(tmp_path: Path, database_url
     report = sync_roster(str(event))
     assert report.problems == []
     assert sorted(p.phone or "" for p in people_list(database_url)) == [
-        "+919812300001", "+919812300002"
-    ]  # fmt: skip
+        "+919812300001",
+        "+919812300002",
+    ]
 
 
 def people_list(database_url: str) -> list[Person]:
@@ -230,9 +235,13 @@ def test_artifacts_summarise_by_district_without_personal_data(
 ) -> None:
     roster = write_csv(
         tmp_path / "roster.csv",
-        [person_row(email="secret.person@example.org", phone="9812300001"), person_row(
-            name="बीना", email="bina(at)example.org", phone="9812300002", district="Karnal")],
-    )  # fmt: skip
+        [
+            person_row(email="secret.person@example.org", phone="9812300001"),
+            person_row(
+                name="बीना", email="bina(at)example.org", phone="9812300002", district="Karnal"
+            ),
+        ],
+    )
     event = write_event(tmp_path, {"source": "csv", "path": str(roster)}, event_id="artifact-test")
     sync_roster(str(event))
     with get_client(sync_client=True) as client:
@@ -294,9 +303,13 @@ def test_cli_json_contract(tmp_path: Path, prefect_api_url: str, database_url: s
     assert payload["districts_covered"] == 22
     codes = {p["code"] for p in payload["problems"]}
     assert codes == {
-        "duplicate", "invalid_email", "missing_email", "invalid_phone", "unknown_district",
+        "duplicate",
+        "invalid_email",
+        "missing_email",
+        "invalid_phone",
+        "unknown_district",
         "unsafe_text",
-    }  # fmt: skip
+    }
     for problem in payload["problems"]:
         assert set(problem) >= {"row", "field", "code", "message_hi", "message_en"}
 
@@ -304,9 +317,11 @@ def test_cli_json_contract(tmp_path: Path, prefect_api_url: str, database_url: s
 def run_cli(*args: str, prefect_api_url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "karyashala.cli", *args],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "PREFECT_API_URL": prefect_api_url},
-    )  # fmt: skip
+    )
 
 
 def test_cli_wrong_event_file_is_a_message_not_a_traceback(

@@ -1,1 +1,2 @@
-"""The small web app behind the links in mails (opt-out now; answers and check-in build on it)."""
+"""The web pages behind the links in mails and the door's check-in: app (routing), answer (/r),
+opt_out (/u), check_in (/c) and pages (what they share)."""

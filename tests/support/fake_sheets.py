@@ -92,10 +92,14 @@ class FakeSheets:
 
     def add_spreadsheet(self, key: str, sheets: dict[str, list[list[str]]]) -> None:
         self.spreadsheets[key] = {
-            title: Worksheet(sheet_id=index, title=title, rows=[list(r) for r in rows],
-                             row_count=max(1000, len(rows)))
+            title: Worksheet(
+                sheet_id=index,
+                title=title,
+                rows=[list(r) for r in rows],
+                row_count=max(1000, len(rows)),
+            )
             for index, (title, rows) in enumerate(sheets.items())
-        }  # fmt: skip
+        }
 
     def values(self, key: str, title: str) -> list[list[str]]:
         """A worksheet's non-empty content, trimmed as Google trims it."""
@@ -180,9 +184,13 @@ class FakeSheets:
             pass
 
     def _answer(
-        self, handler: BaseHTTPRequestHandler, method: str, path: str, body: Any,
+        self,
+        handler: BaseHTTPRequestHandler,
+        method: str,
+        path: str,
+        body: Any,
         fault: tuple[str, float] | None,
-    ) -> tuple[int, Any]:  # fmt: skip
+    ) -> tuple[int, Any]:
         if path == "/token":
             return self._token(body)
         failure = int(fault[1]) if fault and fault[0] == "status" else self.always_fail
@@ -307,8 +315,13 @@ def _trimmed(rows: list[list[str]]) -> list[list[str]]:
 
 
 def _error(code: int, message: str) -> dict[str, Any]:
-    status = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 404: "NOT_FOUND",
-              429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE"}.get(code, "INTERNAL")  # fmt: skip
+    status = {
+        400: "INVALID_ARGUMENT",
+        401: "UNAUTHENTICATED",
+        404: "NOT_FOUND",
+        429: "RESOURCE_EXHAUSTED",
+        503: "UNAVAILABLE",
+    }.get(code, "INTERNAL")
     return {"error": {"code": code, "message": message, "status": status}}
 
 

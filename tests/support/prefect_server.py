@@ -13,7 +13,7 @@ from karyashala.prefect_server import (
     prefect_server,
     without_prefect_settings,
 )
-from tasks.outbox import free_port
+from tasks.mail.outbox import free_port
 
 
 def create_database(admin_url: str, prefix: str) -> str:
@@ -75,7 +75,12 @@ def start_worker(
     """A process worker that runs one flow run at a time and polls every second."""
     return subprocess.Popen(
         [PREFECT, "worker", "start", "--pool", pool, "--name", name, "--limit", "1"],
-        env={**env, "PREFECT_API_URL": api_url, "PREFECT_WORKER_QUERY_SECONDS": "1",
-             "PREFECT_WORKER_HEARTBEAT_SECONDS": "5"},
-        stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        env={
+            **env,
+            "PREFECT_API_URL": api_url,
+            "PREFECT_WORKER_QUERY_SECONDS": "1",
+            "PREFECT_WORKER_HEARTBEAT_SECONDS": "5",
+        },
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )

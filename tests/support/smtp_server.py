@@ -61,8 +61,10 @@ class LoopbackSMTPServer:
         self.port = free_port()
         auth: dict[str, Any] = {}
         if user is not None:
-            auth = {"authenticator": self._authenticator(user, password or ""),
-                    "auth_require_tls": False}  # fmt: skip
+            auth = {
+                "authenticator": self._authenticator(user, password or ""),
+                "auth_require_tls": False,
+            }
         if tls_context is not None:
             auth["tls_context"] = tls_context
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **auth)

@@ -1,0 +1,91 @@
+"""Signed tokens for answer, opt-out and check-in links (event and person ids, no contacts) and
+for a volunteer's sign-in at the door (event id and the name they gave)."""
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+Purpose = Literal["answer", "opt-out", "check-in", "volunteer"]
+
+
+class InvalidTokenError(Exception):
+    """The token was altered, made for another purpose, or is too old."""
+
+
+@dataclass(frozen=True)
+class TokenSubject:
+    event_id: str
+    person_id: int
+
+
+def _serializer(key: str, purpose: Purpose) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(key, salt=f"karyashala-{purpose}")
+
+
+def sign_token(key: str, purpose: Purpose, event_id: str, person_id: int) -> str:
+    return str(_serializer(key, purpose).dumps([event_id, person_id]))
+
+
+def verify_token(
+    key: str, purpose: Purpose, token: str, max_age_seconds: int | None = None
+) -> TokenSubject:
+    payload = _loads(key, purpose, token, max_age_seconds)
+    try:
+        event_id, person_id = payload
+        return TokenSubject(event_id=str(event_id), person_id=int(person_id))
+    except (ValueError, TypeError):
+        raise InvalidTokenError("invalid") from None
+
+
+def _loads(key: str, purpose: Purpose, token: str, max_age_seconds: int | None) -> Any:
+    """The signed payload; InvalidTokenError if altered, made for another purpose or too old."""
+    try:
+        return _serializer(key, purpose).loads(token, max_age=max_age_seconds)
+    except SignatureExpired:
+        raise InvalidTokenError("expired") from None
+    except (BadSignature, ValueError, TypeError):
+        raise InvalidTokenError("invalid") from None
+
+
+def check_in_code(key: str, event_id: str, person_id: int) -> str:
+    """A short code a volunteer can type at the door: person id plus 6 signed characters."""
+    digest = hmac.new(key.encode(), f"check-in:{event_id}:{person_id}".encode(), hashlib.sha256)
+    mac = base64.b32encode(digest.digest()).decode()[:6]
+    return f"{person_id}-{mac}"
+
+
+def verify_check_in_code(key: str, event_id: str, code: str) -> int:
+    """The person id a check-in code stands for; InvalidTokenError if it was not made by us."""
+    person_part, _, _ = code.strip().upper().partition("-")
+    if not person_part.isdigit():
+        raise InvalidTokenError("invalid")
+    expected = check_in_code(key, event_id, int(person_part))
+    if not hmac.compare_digest(expected, code.strip().upper()):
+        raise InvalidTokenError("invalid")
+    return int(person_part)
+
+
+def volunteer_pin(key: str, event_id: str) -> str:
+    """The event's door PIN for volunteers: six digits, derived, so nothing more is stored."""
+    digest = hmac.new(key.encode(), f"volunteer-pin:{event_id}".encode(), hashlib.sha256)
+    return f"{int.from_bytes(digest.digest()[:8], 'big') % 1_000_000:06d}"
+
+
+def sign_volunteer_session(key: str, event_id: str, volunteer: str) -> str:
+    """What the door keeps on a volunteer's phone once they signed in with the PIN."""
+    return str(_serializer(key, "volunteer").dumps([event_id, volunteer]))
+
+
+def verify_volunteer_session(key: str, event_id: str, token: str, max_age_seconds: int) -> str:
+    """The volunteer a session is for; InvalidTokenError if altered, too old or another event's."""
+    try:
+        signed_event_id, volunteer = _loads(key, "volunteer", token, max_age_seconds)
+    except (ValueError, TypeError):
+        raise InvalidTokenError("invalid") from None
+    if signed_event_id != event_id:
+        raise InvalidTokenError("another event")
+    return str(volunteer)

@@ -1,0 +1,235 @@
+"""Render one stage's mail for one person and build the MIME message. Pure: no network."""
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from email.charset import BASE64, Charset
+from email.encoders import encode_base64
+from email.header import Header
+from email.mime.base import MIMEBase
+from email.mime.image import MIMEImage
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.policy import compat32
+from email.utils import format_datetime, formataddr
+from urllib.parse import quote
+
+import segno
+
+from config import TEMPLATES_DIR
+from config.event import Event, Stage
+from tasks.common.districts import load_districts
+from tasks.common.templating import environment
+from tasks.common.tokens import check_in_code, sign_token
+from tasks.mail.calendar import event_calendar
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What a mail needs of one person; read from the store for each batch."""
+
+    ledger_id: int
+    person_id: int
+    name: str
+    role: str | None
+    district: str | None
+    email: str
+    language: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class Sender:
+    address: str
+    reply_to: str
+    public_url: str
+    signing_key: str
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    html: str
+    text: str
+    opt_out_url: str
+
+
+def message_id_for(event_id: str, stage_id: str, recipient: int | str, sender_address: str) -> str:
+    """The same Message-ID on every resend of one stage to one recipient, and no personal data."""
+    return f"<{event_id}.{stage_id}.{recipient}@{mail_domain(sender_address)}>"
+
+
+def mail_domain(address: str) -> str:
+    return address.rpartition("@")[2] or "localhost"
+
+
+def links_for(sender: Sender, event: Event, person_id: int) -> dict[str, str]:
+    base = sender.public_url.rstrip("/")
+    answer = sign_token(sender.signing_key, "answer", event.id, person_id)
+    opt_out = sign_token(sender.signing_key, "opt-out", event.id, person_id)
+    links = {
+        "answer": f"{base}/r/{answer}",
+        "yes": f"{base}/r/{answer}?answer=yes",
+        "no": f"{base}/r/{answer}?answer=no",
+        "opt_out": f"{base}/u/{opt_out}",
+        "form": "",
+    }
+    form = event.rsvp.form
+    if form is not None and form.prefill_url:
+        links["form"] = form.prefill_url.replace("{token}", quote(answer))
+    return links
+
+
+def render_mail(event: Event, stage: Stage, recipient: Recipient, sender: Sender) -> RenderedMail:
+    """Subject, HTML and a real plain-text body from templates/email/<stage>/<language>/."""
+    env = environment(TEMPLATES_DIR)
+    language = recipient.language if recipient.language in ("hi", "en") else "hi"
+    links = links_for(sender, event, recipient.person_id)
+    catalog = load_districts(event.districts)
+    district = catalog.canonical(recipient.district) if recipient.district else None
+    context = {
+        "event": event,
+        "stage": stage,
+        "lang": language,
+        "t": lambda text: getattr(text, language),
+        "person": {
+            "name": recipient.name,
+            "role": recipient.role,
+            "district": getattr(district, language) if district else None,
+        },
+        "links": links,
+        "check_in_code": (
+            check_in_code(sender.signing_key, event.id, recipient.person_id)
+            if stage.check_in_code
+            else None
+        ),
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+    }
+    folder = f"email/{stage.template_folder}/{language}"
+    subject = env.get_template(f"{folder}/subject.txt.j2").render(context)
+    return RenderedMail(
+        subject=" ".join(subject.split()),
+        html=env.get_template(f"{folder}/body.html.j2").render(context),
+        text=env.get_template(f"{folder}/body.txt.j2").render(context) + "\n",
+        opt_out_url=links["opt_out"],
+    )
+
+
+def one_line(text: str) -> str:
+    """Header text on one line, whatever it held: a line break can never start a new header."""
+    return " ".join(text.split())
+
+
+def _utf8() -> Charset:
+    """UTF-8 as base64 for bodies and headers, whatever another library registered globally."""
+    charset = Charset("utf-8")
+    charset.header_encoding = charset.body_encoding = BASE64
+    return charset
+
+
+UTF8 = _utf8()
+
+
+QR_CONTENT_ID = "check-in-code"
+
+
+def qr_png(code: str) -> bytes:
+    """The check-in code as a QR image a volunteer's phone can scan."""
+    buffer = io.BytesIO()
+    segno.make(code, error="m").save(buffer, kind="png", scale=6, border=2)
+    return buffer.getvalue()
+
+
+def text_part(text: str, subtype: str) -> MIMENonMultipart:
+    part = MIMENonMultipart("text", subtype, charset="utf-8")
+    part.set_payload(text, UTF8)
+    return part
+
+
+WIRE = compat32.clone(linesep="\r\n")
+
+
+def wire_bytes(message: MIMEMultipart) -> bytes:
+    """The message as SMTP carries it: CRLF line ends (smtplib sends bytes unchanged)."""
+    return message.as_bytes(policy=WIRE)
+
+
+def calendars(event: Event, stage: Stage, sender: Sender, now: datetime) -> dict[str, bytes]:
+    """The stage's .ics per language, made once per batch (building one costs ~45 ms)."""
+    if not stage.calendar:
+        return {}
+    domain = mail_domain(sender.address)
+    return {lang: event_calendar(event, lang, domain, now) for lang in ("hi", "en")}
+
+
+def build_message(
+    event: Event,
+    stage: Stage,
+    recipient: Recipient,
+    rendered: RenderedMail,
+    sender: Sender,
+    now: datetime,
+    calendar: bytes | None = None,
+) -> MIMEMultipart:
+    """A text and an HTML part (and the .ics); every header goes through one_line and RFC 2047."""
+    alternative = MIMEMultipart("alternative")
+    alternative.attach(text_part(rendered.text, "plain"))
+    alternative.attach(text_part(rendered.html, "html"))
+    body: MIMEMultipart = alternative
+    if stage.check_in_code:
+        body = MIMEMultipart("related")
+        body.attach(alternative)
+        code = check_in_code(sender.signing_key, event.id, recipient.person_id)
+        image = MIMEImage(qr_png(code), "png")
+        image.add_header("Content-ID", f"<{QR_CONTENT_ID}>")
+        image.add_header("Content-Disposition", "inline", filename="check-in.png")
+        body.attach(image)
+    if calendar is None:
+        message = body
+    else:
+        message = MIMEMultipart("mixed")
+        message.attach(body)
+        attachment = MIMEBase("text", "calendar", method="PUBLISH", charset="utf-8")
+        attachment.set_payload(calendar)
+        encode_base64(attachment)
+        attachment.add_header("Content-Disposition", "attachment", filename=f"{event.id}.ics")
+        message.attach(attachment)
+    language = recipient.language if recipient.language in ("hi", "en") else "hi"
+    address_message(
+        message,
+        event,
+        stage.id,
+        sender,
+        language,
+        (recipient.name, recipient.email),
+        rendered.subject,
+        recipient.message_id,
+        now,
+    )
+    message["List-Unsubscribe"] = f"<{rendered.opt_out_url}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return message
+
+
+def address_message(
+    message: MIMEMultipart,
+    event: Event,
+    stage_id: str,
+    sender: Sender,
+    language: str,
+    to: tuple[str, str],
+    subject: str,
+    message_id: str,
+    now: datetime,
+) -> None:
+    """The headers every mail of ours carries, each on one line and RFC 2047-encoded."""
+    sender_name = getattr(event.sender_name or event.organiser_unit, language)
+    message["From"] = formataddr((one_line(sender_name), sender.address), charset=UTF8)
+    message["To"] = formataddr((one_line(to[0]), to[1]), charset=UTF8)
+    message["Reply-To"] = sender.reply_to
+    # compat32 takes a Header object here (typeshed says str); a pre-encoded str would be refolded
+    message["Subject"] = Header(one_line(subject), UTF8, header_name="Subject")  # type: ignore[assignment]
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = message_id
+    message["X-Karyashala-Stage"] = f"{event.id}/{stage_id}"

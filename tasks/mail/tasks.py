@@ -1,0 +1,53 @@
+"""The mail concern's Prefect tasks and artifacts: each a thin wrapper of a plain function."""
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from config.event import Event, Stage
+from tasks.mail.ledger import StageCounts
+from tasks.mail.ledger import claim_batch as claim_due_batch
+from tasks.mail.ledger import plan_stage as plan_stage_ledger
+from tasks.mail.preview import Preview, write_previews
+from tasks.mail.render import Recipient
+from tasks.mail.report import StageReport
+from tasks.mail.smtp import BatchResult, send_stage_batch
+
+plan_stage = task(name="plan-stage", cache_policy=NO_CACHE)(plan_stage_ledger)
+claim_batch = task(name="claim-batch", cache_policy=NO_CACHE)(claim_due_batch)
+
+
+@task(name="send-batch", cache_policy=NO_CACHE)
+def send_batch(
+    store_url: str, event: Event, stage: Stage, recipients: list[Recipient]
+) -> BatchResult:
+    """One connection for the batch; each outcome is committed before the next message."""
+    return send_stage_batch(store_url, event, stage, recipients, get_run_logger())
+
+
+@task(name="preview-stage", cache_policy=NO_CACHE)
+def preview_stage(store_url: str, event: Event, stage: Stage, counts: StageCounts) -> Preview:
+    """Render every message a run would send now, as .eml files; nothing is sent."""
+    preview = write_previews(store_url, event, stage, counts)
+    create_markdown_artifact(
+        key=f"stage-preview-{event.id}-{stage.id}",
+        markdown=preview.markdown,
+        description=f"Preview of stage {stage.id}",
+    )
+    return preview
+
+
+@task(name="publish-stage-report", cache_policy=NO_CACHE)
+def publish_stage_report(report: StageReport) -> None:
+    rows = [
+        {"outcome": "sent", "count": report.sent},
+        {"outcome": "failed", "count": report.failed},
+        {"outcome": "pending", "count": report.pending},
+        *({"outcome": f"skipped: {k}", "count": v} for k, v in sorted(report.skipped.items())),
+    ]
+    create_table_artifact(
+        key=f"stage-outcome-{report.event_id}-{report.stage}",
+        table=rows,
+        description=f"Stage {report.stage}: messages by outcome"
+        + (f" (stopped: {report.stopped})" if report.stopped else ""),
+    )

@@ -1,0 +1,1 @@
+"""Press notes: facts from the store, rendering, files, review, mail to the media."""

@@ -1,0 +1,420 @@
+"""Normalise and check a roster table. Pure: no Prefect, no I/O beyond reading templates."""
+
+import multiprocessing
+import os
+import unicodedata
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from typing import Any, Literal
+
+import jinja2
+import phonenumbers
+import yaml
+from email_validator import EmailNotValidError, validate_email
+
+from config import TEMPLATES_DIR
+from config.errors import RosterSourceError
+from config.event import ColumnMap
+from tasks.common.districts import DistrictCatalog
+from tasks.common.templating import environment
+
+ProblemCode = Literal[
+    "duplicate",
+    "invalid_email",
+    "missing_email",
+    "invalid_phone",
+    "unknown_district",
+    "unsafe_text",
+]
+PersonField = Literal["name", "role", "unit", "district", "email", "phone", "language", "id"]
+TEXT_FIELDS: tuple[PersonField, ...] = ("name", "role", "unit", "district")
+FORMULA_STARTS = ("=", "+", "-", "@")
+PARALLEL_CHECK_THRESHOLD = 5_000
+LINE_BREAKS = ("\n", "\r", "\u2028", "\u2029")
+LANGUAGES = {
+    "hi": "hi",
+    "hindi": "hi",
+    "हिंदी": "hi",
+    "हिन्दी": "hi",
+    "en": "en",
+    "english": "en",
+    "अंग्रेज़ी": "en",
+    "अंग्रेजी": "en",
+    "इंग्लिश": "en",
+}
+
+
+@dataclass(frozen=True)
+class RosterTable:
+    """A sheet as people see it: a header row, then data rows of text; row numbers start at 1."""
+
+    header: list[str]
+    rows: list[list[str]]
+    first_data_row: int = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int
+    field: PersonField
+    code: ProblemCode
+    message_hi: str
+    message_en: str
+    name: str = ""
+
+
+@dataclass
+class RosterPerson:
+    source_row: int
+    name: str
+    role: str | None = None
+    unit: str | None = None
+    district: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    language: str = "hi"
+    external_id: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckedRoster:
+    people: list[RosterPerson]
+    problems: list[Problem]
+    rows_read: int
+
+
+def clean_text(value: str) -> str:
+    """Trim, compose to NFC, and collapse every run of whitespace (line breaks too) to a space."""
+    return " ".join(unicodedata.normalize("NFC", value).split())
+
+
+def is_unsafe_text(raw: str) -> bool:
+    stripped = raw.strip()
+    return stripped.startswith(FORMULA_STARTS) or any(mark in raw for mark in LINE_BREAKS)
+
+
+@lru_cache(maxsize=200_000)
+def normalise_email(value: str) -> str | None:
+    """The address lowercased and checked for syntax (no DNS), or None if it is not one."""
+    try:
+        checked = validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return checked.normalized.lower()
+
+
+@lru_cache(maxsize=200_000)
+def normalise_phone(value: str, region: str = "IN") -> str | None:
+    """The number in E.164 (+919812345678), or None if it is not a valid number."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def normalise_language(value: str, default: str) -> str | None:
+    if not value:
+        return default
+    return LANGUAGES.get(value.casefold())
+
+
+@cache
+def _problem_texts() -> dict[str, Any]:
+    return dict(
+        yaml.safe_load((TEMPLATES_DIR / "roster" / "problems.yaml").read_text(encoding="utf-8"))
+    )
+
+
+@cache
+def _messages() -> dict[str, dict[str, jinja2.Template]]:
+    env = environment(TEMPLATES_DIR)
+    return {
+        code: {lang: env.from_string(text) for lang, text in texts.items()}
+        for code, texts in _problem_texts()["messages"].items()
+    }
+
+
+def problem_sheet_rows(problems: Sequence[Problem]) -> list[list[str]]:
+    """The Problems worksheet: a header, then one row a problem, all plain text."""
+    header = [str(title) for title in _problem_texts()["sheet_header"]]
+    body = [[str(p.row), p.name, p.field, p.code, p.message_hi, p.message_en] for p in problems]
+    return [header, *body]
+
+
+def make_problem(
+    code: ProblemCode,
+    row: int,
+    field_name: PersonField,
+    column: str,
+    catalog: DistrictCatalog,
+    name: str = "",
+    first_row: int = 0,
+) -> Problem:
+    texts = _messages()[code]
+    values = {
+        "row": row,
+        "column": f"“{column}”",
+        "first_row": first_row,
+        "state_hi": catalog.state_hi,
+        "state_en": catalog.state_en,
+    }
+    return Problem(
+        row=row,
+        field=field_name,
+        code=code,
+        message_hi=texts["hi"].render(values),
+        message_en=texts["en"].render(values),
+        name=name,
+    )
+
+
+def header_positions(header: Sequence[str], columns: ColumnMap) -> dict[PersonField, int]:
+    """Where each mapped field sits; a mapped header missing from the sheet is a config error."""
+    folded = {clean_text(title).casefold(): index for index, title in enumerate(header)}
+    positions: dict[PersonField, int] = {}
+    missing = []
+    for field_name, title in columns.mapped().items():
+        index = folded.get(clean_text(title).casefold())
+        if index is None:
+            missing.append(f"{title!r} (for {field_name})")
+        else:
+            positions[field_name] = index  # type: ignore[index]
+    if missing:
+        present = ", ".join(repr(clean_text(title)) for title in header if title.strip())
+        raise RosterSourceError(
+            f"The roster's header row has no column {', '.join(missing)}. "
+            f"Its columns are: {present or 'none'}. Fix the event's roster.columns or the sheet."
+        )
+    return positions
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """Each distinct email and phone as typed → its normal form, or None if invalid."""
+
+    emails: dict[str, str | None]
+    phones: dict[str, str | None]
+
+
+def _normalise_chunk(kind: str, values: list[str], region: str) -> list[str | None]:
+    if kind == "email":
+        return [normalise_email(value) for value in values]
+    return [normalise_phone(value, region) for value in values]
+
+
+def _normalise_distinct(
+    emails: list[str], phones: list[str], region: str
+) -> tuple[list[str | None], list[str | None]]:
+    """Checking costs ~50 µs a value: large rosters are split over the machine's cores."""
+    workers = min(os.cpu_count() or 1, 4)
+    if len(emails) + len(phones) < PARALLEL_CHECK_THRESHOLD or workers < 2:
+        return _normalise_chunk("email", emails, region), _normalise_chunk("phone", phones, region)
+    size = -(-(len(emails) + len(phones)) // (workers * 4))
+    jobs = [("email", emails[i : i + size]) for i in range(0, len(emails), size)]
+    jobs += [("phone", phones[i : i + size]) for i in range(0, len(phones), size)]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [pool.submit(_normalise_chunk, kind, chunk, region) for kind, chunk in jobs]
+        results = [(kind, future.result()) for (kind, _), future in zip(jobs, futures, strict=True)]
+    return (
+        [value for kind, chunk in results if kind == "email" for value in chunk],
+        [value for kind, chunk in results if kind == "phone" for value in chunk],
+    )
+
+
+def validate_contacts(
+    table: RosterTable, positions: dict[PersonField, int], region: str
+) -> Contacts:
+    found: dict[str, dict[str, None]] = {"email": {}, "phone": {}}
+    for kind, values in found.items():
+        index = positions.get(kind)  # type: ignore[call-overload]
+        if index is None:
+            continue
+        for cells in table.rows:
+            if index < len(cells):
+                value = clean_text(cells[index])
+                if value:
+                    values[value] = None
+    emails, phones = list(found["email"]), list(found["phone"])
+    email_results, phone_results = _normalise_distinct(emails, phones, region)
+    return Contacts(
+        emails=dict(zip(emails, email_results, strict=True)),
+        phones=dict(zip(phones, phone_results, strict=True)),
+    )
+
+
+class _RowChecker:
+    """Turns one data row into a person and its problems; remembers identities for duplicates."""
+
+    def __init__(
+        self,
+        table: RosterTable,
+        columns: ColumnMap,
+        catalog: DistrictCatalog,
+        default_language: str,
+        region: str,
+        working_columns: frozenset[str],
+    ) -> None:
+        self.positions = header_positions(table.header, columns)
+        self.titles = columns.mapped()
+        self.extra_columns = [
+            (index, clean_text(title) or f"column {index + 1}")
+            for index, title in enumerate(table.header)
+            if index not in self.positions.values() and clean_text(title) not in working_columns
+        ]
+        self.catalog = catalog
+        self.default_language = default_language
+        self.contacts = validate_contacts(table, self.positions, region)
+        self.people: list[RosterPerson] = []
+        self.problems: list[Problem] = []
+        self.seen: dict[tuple[str, str], RosterPerson] = {}
+
+    def problem(
+        self, code: ProblemCode, row: int, field_name: PersonField, name: str, first_row: int = 0
+    ) -> None:
+        self.problems.append(
+            make_problem(
+                code, row, field_name, self.titles[field_name], self.catalog, name, first_row
+            )
+        )
+
+    def withdraw(self, row: int, code: ProblemCode) -> None:
+        """Drop a problem just found in this row that merging made moot."""
+        for index in range(len(self.problems) - 1, -1, -1):
+            if self.problems[index].row != row:
+                return
+            if self.problems[index].code == code:
+                del self.problems[index]
+                return
+
+    def check(self, row_number: int, cells: list[str]) -> None:
+        raw: dict[PersonField, str] = {
+            f: cells[i] if i < len(cells) else "" for f, i in self.positions.items()
+        }
+        values = {f: clean_text(v) for f, v in raw.items()}
+        name = values.get("name", "")
+        person = RosterPerson(source_row=row_number, name=name)
+        for index, title in self.extra_columns:
+            if index < len(cells) and cells[index].strip():
+                person.extra[title] = clean_text(cells[index])
+
+        for text_field in TEXT_FIELDS:
+            if text_field in raw and is_unsafe_text(raw[text_field]):
+                self.problem("unsafe_text", row_number, text_field, name)
+        person.role = values.get("role") or None
+        person.unit = values.get("unit") or None
+        person.external_id = values.get("id") or None
+
+        self.check_district(person, values.get("district", ""))
+        self.check_email(person, values)
+        self.check_phone(person, values.get("phone", ""))
+        language = normalise_language(values.get("language", ""), self.default_language)
+        if language is None:
+            person.rejected["language"] = values["language"]
+            language = self.default_language
+        person.language = language
+
+        earlier = self.earlier_person(person)
+        if earlier is not None and earlier.email:
+            self.withdraw(row_number, "missing_email")
+        if earlier is None:
+            self.remember(person)
+            self.people.append(person)
+        else:
+            key_field = self.duplicate_field(person, earlier)
+            self.problem("duplicate", row_number, key_field, name, earlier.source_row)
+            merge_into(earlier, person)
+            self.remember(earlier)
+
+    def check_district(self, person: RosterPerson, value: str) -> None:
+        if not value or "district" not in self.titles:
+            return
+        district = self.catalog.canonical(value)
+        if district is None:
+            person.rejected["district"] = value
+            self.problem("unknown_district", person.source_row, "district", person.name)
+        else:
+            person.district = district.en
+
+    def check_email(self, person: RosterPerson, values: dict[PersonField, str]) -> None:
+        if "email" not in self.titles:
+            return
+        value = values.get("email", "")
+        if not value:
+            self.problem("missing_email", person.source_row, "email", person.name)
+            return
+        person.email = self.contacts.emails[value]
+        if person.email is None:
+            person.rejected["email"] = value
+            self.problem("invalid_email", person.source_row, "email", person.name)
+
+    def check_phone(self, person: RosterPerson, value: str) -> None:
+        if not value:
+            return
+        person.phone = self.contacts.phones[value]
+        if person.phone is None:
+            person.rejected["phone"] = value
+            self.problem("invalid_phone", person.source_row, "phone", person.name)
+
+    def identities(self, person: RosterPerson) -> list[tuple[str, str]]:
+        keys = [("email", person.email), ("phone", person.phone), ("id", person.external_id)]
+        return [(kind, value) for kind, value in keys if value]
+
+    def earlier_person(self, person: RosterPerson) -> RosterPerson | None:
+        for key in self.identities(person):
+            if key in self.seen:
+                return self.seen[key]
+        return None
+
+    def duplicate_field(self, person: RosterPerson, earlier: RosterPerson) -> PersonField:
+        for kind, value in self.identities(person):
+            if self.seen.get((kind, value)) is earlier:
+                return kind  # type: ignore[return-value]
+        return "email"
+
+    def remember(self, person: RosterPerson) -> None:
+        for key in self.identities(person):
+            self.seen.setdefault(key, person)
+
+
+def merge_into(earlier: RosterPerson, later: RosterPerson) -> None:
+    """A repeated row fills what the first row left empty; the first row wins on conflicts."""
+    for name in ("role", "unit", "district", "email", "phone", "external_id"):
+        if getattr(earlier, name) is None and getattr(later, name) is not None:
+            setattr(earlier, name, getattr(later, name))
+    if not earlier.name:
+        earlier.name = later.name
+    for key, value in later.extra.items():
+        earlier.extra.setdefault(key, value)
+    for key, value in later.rejected.items():
+        earlier.rejected.setdefault(key, value)
+
+
+def check_roster(
+    table: RosterTable,
+    columns: ColumnMap,
+    catalog: DistrictCatalog,
+    default_language: str = "hi",
+    region: str = "IN",
+    working_columns: frozenset[str] = frozenset(),
+) -> CheckedRoster:
+    """Every non-blank row becomes a person (duplicates merged); every fault becomes a problem.
+
+    Working columns (answers, attendance, status written back) are not facts about a person.
+    """
+    checker = _RowChecker(table, columns, catalog, default_language, region, working_columns)
+    rows_read = 0
+    for offset, cells in enumerate(table.rows):
+        if not any(cell.strip() for cell in cells):
+            continue
+        rows_read += 1
+        checker.check(table.first_data_row + offset, cells)
+    problems = sorted(checker.problems, key=lambda problem: problem.row)
+    return CheckedRoster(people=checker.people, problems=problems, rows_read=rows_read)

@@ -1,0 +1,24 @@
+"""Checking an event's roster the way its YAML says: columns, districts, language, region."""
+
+from config.event import Event, RosterSource
+from tasks.answers.status_sheet import status_headers
+from tasks.common.districts import load_districts
+from tasks.roster.check import CheckedRoster, RosterTable, check_roster
+
+
+def working_columns(roster: RosterSource) -> frozenset[str]:
+    """Columns that hold answers and status, not facts about the person."""
+    own = {roster.answer_column, roster.attendance_column, *status_headers()}
+    return frozenset(title for title in own if title)
+
+
+def check_event_roster(event: Event, table: RosterTable) -> CheckedRoster:
+    """check_roster with the event's columns, districts, language and phone region."""
+    return check_roster(
+        table,
+        event.roster.columns,
+        load_districts(event.districts),
+        default_language=event.default_language,
+        region=event.roster.default_region,
+        working_columns=working_columns(event.roster),
+    )

@@ -1,0 +1,56 @@
+"""Read a roster, whole and as text, from a Google Sheet, a CSV file or an XLSX file."""
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+
+from config.errors import RosterSourceError
+from config.event import RosterSource
+from config.settings import load_settings
+from tasks.common.sheets import read_worksheet
+from tasks.roster.check import RosterTable
+
+
+def table_from_cells(cells: list[list[str]]) -> RosterTable:
+    """First row is the header; ragged rows (Sheets trims trailing blanks) are padded."""
+    if not cells:
+        raise RosterSourceError(
+            "The roster is empty: expected a header row, then one row a person."
+        )
+    width = max(len(row) for row in cells)
+    padded = [row + [""] * (width - len(row)) for row in cells]
+    return RosterTable(header=padded[0], rows=padded[1:])
+
+
+def _frame_cells(frame: pd.DataFrame) -> list[list[str]]:
+    return [[str(cell) for cell in row] for row in frame.itertuples(index=False, name=None)]
+
+
+def read_file_cells(source: RosterSource) -> list[list[str]]:
+    path = source.path
+    if path is None or not Path(path).is_file():
+        raise RosterSourceError(f"The roster file {path} does not exist: check roster.path.")
+    try:
+        if source.source == "csv":
+            with Path(path).open(encoding="utf-8-sig", newline="") as handle:
+                return list(csv.reader(handle))
+        frame = pd.read_excel(
+            path, sheet_name=source.worksheet or 0, header=None, dtype=str, na_filter=False
+        )
+    except UnicodeDecodeError:
+        raise RosterSourceError(
+            f"The roster file {path} is not UTF-8 text: save it as 'CSV UTF-8' and sync again."
+        ) from None
+    except (ValueError, csv.Error) as error:
+        raise RosterSourceError(f"Cannot read the roster file {path}: {error}") from None
+    return _frame_cells(frame)
+
+
+def read_table(source: RosterSource) -> RosterTable:
+    if source.source == "sheets":
+        assert source.spreadsheet_key is not None
+        cells = read_worksheet(source.spreadsheet_key, source.worksheet, load_settings())
+    else:
+        cells = read_file_cells(source)
+    return table_from_cells(cells)

@@ -1,0 +1,40 @@
+"""/u/<token>: an invitee asks for no more mail about this event. GET only shows the page
+(mail scanners open links); only a POST records the opt-out."""
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from store.db import transaction
+from store.models import OptOut
+from store.queries import insert_ignoring_existing
+from web.pages import Invitee, Site, find_invitee, invalid_link, page
+
+
+class OptOutPage:
+    def __init__(self, site: Site) -> None:
+        self.site = site
+
+    async def handle(self, request: Request) -> HTMLResponse:
+        invitee = find_invitee(self.site, request.path_params["token"], "opt-out")
+        if invitee is None:
+            return invalid_link()
+        if request.method == "GET":
+            return show(invitee, done=False)
+        record_opt_out(self.site.settings.store_url, invitee)
+        return show(invitee, done=True)
+
+
+def show(invitee: Invitee, done: bool) -> HTMLResponse:
+    title = invitee.t(invitee.event.title)
+    return page("opt_out.html.j2", {"lang": invitee.language, "title": title, "done": done})
+
+
+def record_opt_out(store_url: str, invitee: Invitee) -> None:
+    """Once per person and event: opting out again changes nothing."""
+    row: dict[str, object] = {
+        "event_id": invitee.event.id,
+        "person_id": invitee.person_id,
+        "channel": "link",
+    }
+    with transaction(store_url) as session:
+        insert_ignoring_existing(session, OptOut, [row])
