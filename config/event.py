@@ -152,6 +152,11 @@ class Stage(Model):
         default=None, description="Folder under templates/email/; the stage id when unset."
     )
     requires_approval: bool = False
+    after_event: bool = Field(
+        default=False,
+        description="A stage for after the event (a thank-you): it may be timed after the end, "
+        "and it is the only kind sent once the event is over.",
+    )
     answer_links: bool = False
     calendar: bool = False
     check_in_code: bool = False
