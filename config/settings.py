@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     smtp_max_attempts: int = Field(default=4, ge=1, le=10)
     smtp_backoff_seconds: float = Field(default=2.0, ge=0)
+    smtp_stall_limit: int = Field(
+        default=2,
+        ge=1,
+        description="Timeouts in a row on fresh connections after which a batch stops.",
+    )
     smtp_per_minute: int | None = Field(default=None, ge=1, description="Sending rate cap.")
     smtp_per_day: int = Field(
         default=2000, ge=1, description="Daily quota: Gmail allows 500, Workspace 2,000."
@@ -76,7 +81,10 @@ class Settings(BaseSettings):
     reply_to: str | None = Field(default=None, description="Reply-To; the sender when unset.")
     batch_size: int = Field(default=100, ge=1, le=5000)
     claim_lease_seconds: float = Field(
-        default=120.0, gt=0, description="A batch claimed by a run that died is free after this."
+        default=60.0,
+        gt=0,
+        description="How long a claim of a sender on another machine holds without renewal; "
+        "a live sender renews it as it goes, and a dead one on this machine is noticed at once.",
     )
     approval_timeout_seconds: int = Field(default=86_400, ge=1)
     work_pool: str = Field(
@@ -93,6 +101,11 @@ class Settings(BaseSettings):
     press_month_spelling: Literal["halant", "anusvara"] = Field(
         default="halant",
         description="Hindi month names in press notes: दिसम्बर (halant) or दिसंबर (anusvara).",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Addresses or networks (comma-separated) of the reverse proxies in front of "
+        "`karyashala rsvp serve` whose X-Forwarded-For is believed; none when empty.",
     )
 
     @property

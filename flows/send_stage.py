@@ -10,6 +10,8 @@ from prefect.input import RunInput
 from config.event import Event, Stage, load_event
 from config.settings import Settings, load_settings
 from flows.common import current_run_id, untraversed
+from store.models import utc_now
+from tasks.mail.audience import check_stage_open
 from tasks.mail.ledger import StageCounts, stage_counts
 from tasks.mail.report import StageReport
 from tasks.mail.tasks import (
@@ -18,6 +20,7 @@ from tasks.mail.tasks import (
     preview_stage,
     publish_stage_report,
     send_batch,
+    wait_for_held_claims,
 )
 
 
@@ -29,16 +32,19 @@ class StageApproval(RunInput):
 
 
 @flow(name="send-stage", flow_run_name="send-stage {event} {stage}")
-def send_stage(event: str, stage: str, dry_run: bool = False) -> StageReport:
+def send_stage(event: str, stage: str, dry_run: bool = False, force: bool = False) -> StageReport:
     """Send one stage of an event's invitations by email.
 
     Args:
         event: Event id (a file under config/events/) or a path to an event YAML file.
         stage: The stage id, e.g. invitation or reminder.
         dry_run: Render every message and write .eml previews; send nothing.
+        force: Send even though the event is over (only a stage marked after_event goes then).
     """
     event_config = load_event(event)
     stage_config = event_config.stage(stage)
+    if not (dry_run or force):
+        check_stage_open(event_config, stage_config, utc_now())
     settings = load_settings()
     counts = plan_stage(settings.store_url, event_config, stage_config, settings.mail_from)
     approved: bool | None = None
@@ -55,6 +61,8 @@ def send_stage(event: str, stage: str, dry_run: bool = False) -> StageReport:
     if not dry_run and approved is not False:
         sent_this_run, stopped = send_due(event_config, stage_config, counts, settings)
     final = stage_counts(settings.store_url, event_config.id, stage)
+    if stopped is None and final.pending and not dry_run and approved is not False:
+        stopped = f"{final.pending} message(s) were claimed by another run meanwhile"
     report = StageReport(
         event_id=event_config.id,
         stage=stage,
@@ -97,18 +105,23 @@ def send_due(
         progress=0.0, key=f"stage-progress-{event.id}-{stage.id}", description=f"Sending {stage.id}"
     )
     done = sent = 0
-    while batch := claim_batch(
-        settings.store_url,
-        event.id,
-        stage.id,
-        settings.batch_size,
-        run_id,
-        settings.claim_lease_seconds,
-    ):
-        result = send_batch(settings.store_url, event, stage, untraversed(batch))
-        done += len(batch)
-        sent += result.sent
-        update_progress_artifact(progress, progress=min(100.0, 100.0 * done / total))
-        if result.stopped:
-            return sent, result.stopped
-    return sent, None
+    while True:
+        while batch := claim_batch(
+            settings.store_url,
+            event.id,
+            stage.id,
+            settings.batch_size,
+            run_id,
+            settings.claim_lease_seconds,
+        ):
+            result = send_batch(settings.store_url, event, stage, untraversed(batch))
+            done += len(batch)
+            sent += result.sent
+            update_progress_artifact(progress, progress=min(100.0, 100.0 * done / total))
+            if result.stopped:
+                return sent, result.stopped
+        retry, held = wait_for_held_claims(
+            settings.store_url, event.id, stage.id, run_id, settings.claim_lease_seconds
+        )
+        if not retry:
+            return sent, held

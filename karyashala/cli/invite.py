@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 commands = typer.Typer()
 
 
-def send(event: str, stage: str, dry_run: bool, as_json: bool) -> "StageReport":
+def send(
+    event: str, stage: str, dry_run: bool, as_json: bool, force: bool = False
+) -> "StageReport":
     """Run send-stage here, with a progress bar fed from the ledger while it sends."""
     import threading
 
@@ -45,7 +47,7 @@ def send(event: str, stage: str, dry_run: bool, as_json: bool) -> "StageReport":
 
     with operator_errors():
         if as_json or dry_run:
-            report = send_stage(event, stage, dry_run=dry_run)
+            report = send_stage(event, stage, dry_run=dry_run, force=force)
         else:
             with Progress(
                 TextColumn("[bold]{task.description}"),
@@ -56,7 +58,7 @@ def send(event: str, stage: str, dry_run: bool, as_json: bool) -> "StageReport":
                 watcher = threading.Thread(target=watch, args=(progress,), daemon=True)
                 watcher.start()
                 try:
-                    report = send_stage(event, stage, dry_run=dry_run)
+                    report = send_stage(event, stage, dry_run=dry_run, force=force)
                 finally:
                     finished.set()
                     watcher.join()
@@ -89,7 +91,11 @@ def invite(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Render every message as .eml; send nothing.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Send even though the event is over."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Send one stage of the event's invitations by email (each person at most once)."""
-    send(event, stage, dry_run, as_json)
+    send(event, stage, dry_run, as_json, force)

@@ -5,12 +5,29 @@ Pure: the store task feeds it rows and applies what it decides.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
-from config.event import Audience
+from config.errors import KaryashalaError
+from config.event import Audience, Event, Stage
 from store.queries import Candidate
 
 SkipReason = Literal["inactive", "opted_out", "no_email", "no_longer_in_audience"]
+
+
+class StageClosedError(KaryashalaError):
+    """The event is over: only a stage meant for after it goes out now."""
+
+
+def check_stage_open(event: Event, stage: Stage, now: datetime) -> None:
+    """A reminder or an invitation sent after the event would only confuse; a thank-you is
+    marked `after_event` and may go."""
+    if now > event.ends_at and not stage.after_event:
+        raise StageClosedError(
+            f"The event {event.id} ended at {event.ends_at:%Y-%m-%d %H:%M %z}: stage "
+            f"{stage.id!r} is not sent after it (only a stage with after_event: true is). "
+            "Send it anyway with --force (force=true in the Prefect UI)."
+        )
 
 
 def matches(candidate: Candidate, audience: Audience) -> bool:

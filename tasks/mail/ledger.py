@@ -1,10 +1,12 @@
 """The message ledger in the store: plan a stage, claim batches, record each outcome at once."""
 
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from logging import Logger, LoggerAdapter
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -14,9 +16,19 @@ from store.db import engine_for, transaction
 from store.models import Message, Person, utc_now
 from store.queries import insert_ignoring_existing, people_with_answers
 from tasks.mail.audience import decide_audience
+from tasks.mail.claims import HOST, HeldClaim, Holder, is_gone
 from tasks.mail.render import Recipient, message_id_for
 
 EMAIL = "email"
+RunLogger = Logger | LoggerAdapter[Any]
+COUNTDOWN_STEP_SECONDS = 5.0
+UNCLAIMED: dict[str, object] = {
+    "claimed_by": None,
+    "claimed_at": None,
+    "claim_host": None,
+    "claim_pid": None,
+    "claim_process_start": None,
+}
 
 
 @dataclass(frozen=True)
@@ -211,18 +223,26 @@ def claim_batch(
 ) -> list[Recipient]:
     """Take up to size due messages for this run; others running the same stage skip them."""
     with transaction(store_url) as session:
-        ids = claim(session, event_id, stage_id, size, run_id, lease_seconds)
+        holder = Holder.this_process(run_id)
+        ids = claim(session, event_id, stage_id, size, holder, lease_seconds)
         return recipients(session, ids) if ids else []
 
 
 def claim(
-    session: Session, event_id: str, stage_id: str, size: int, run_id: str, lease_seconds: float
+    session: Session,
+    event_id: str,
+    stage_id: str,
+    size: int,
+    holder: Holder,
+    lease_seconds: float,
 ) -> list[int]:
-    """Mark up to size due rows as this run's (row locks, SKIP LOCKED on PostgreSQL)."""
+    """Mark up to size due rows as the holder's (row locks, SKIP LOCKED on PostgreSQL); first
+    give back what a sender on this machine held when its process died."""
+    free_abandoned(session, event_id, stage_id)
     ids = list(
         session.scalars(
             select(Message.id)
-            .where(due(event_id, stage_id, run_id, lease_seconds))
+            .where(due(event_id, stage_id, holder.run_id, lease_seconds))
             .order_by(Message.id)
             .limit(size)
             .with_for_update(skip_locked=True)
@@ -233,9 +253,141 @@ def claim(
         session.execute(
             update(Message)
             .where(Message.id.in_(ids))
-            .values(status="sending", claimed_by=run_id, claimed_at=now, updated_at=now)
+            .values(status="sending", claimed_at=now, updated_at=now, **holder.claim_values())
         )
     return ids
+
+
+def free_abandoned(session: Session, event_id: str, stage_id: str) -> None:
+    """Rows held by a process of this machine that is gone go back to pending at once."""
+    holders = session.execute(
+        select(Message.claim_pid, Message.claim_process_start)
+        .where(
+            Message.event_id == event_id,
+            Message.stage == stage_id,
+            Message.status == "sending",
+            Message.claim_host == HOST,
+        )
+        .distinct()
+    ).all()
+    for pid, started in holders:
+        if is_gone(HOST, pid, started):
+            session.execute(
+                update(Message)
+                .where(
+                    Message.event_id == event_id,
+                    Message.stage == stage_id,
+                    Message.status == "sending",
+                    Message.claim_host == HOST,
+                    Message.claim_pid == pid,
+                )
+                .values(status="pending", updated_at=utc_now(), **UNCLAIMED)
+            )
+
+
+def held_elsewhere(store_url: str, event_id: str, stage_id: str, run_id: str) -> list[HeldClaim]:
+    """Messages of the stage that other runs hold, by holder."""
+    with transaction(store_url) as session:
+        rows = session.execute(
+            select(
+                Message.claimed_by,
+                Message.claim_host,
+                Message.claim_pid,
+                func.count(),
+                func.min(Message.updated_at),
+                func.max(Message.claimed_at),
+            )
+            .where(
+                Message.event_id == event_id,
+                Message.stage == stage_id,
+                Message.status == "sending",
+                or_(Message.claimed_by.is_(None), Message.claimed_by != run_id),
+            )
+            .group_by(Message.claimed_by, Message.claim_host, Message.claim_pid)
+        ).all()
+    return [
+        HeldClaim(held_by or "", host or "unknown host", pid, count, since, renewed_at or since)
+        for held_by, host, pid, count, since, renewed_at in rows
+    ]
+
+
+def wait_for_holders(
+    store_url: str,
+    event_id: str,
+    stage_id: str,
+    run_id: str,
+    lease_seconds: float,
+    logger: "RunLogger",
+) -> tuple[bool, str | None]:
+    """What to do about messages other runs hold: (True, None) when their holder fell silent
+    and its lease ran out (claim them), else (False, why they stay, or None if none is held).
+
+    A holder on this machine is alive (a dead one's rows were freed when claiming); one on
+    another machine is waited for, with a countdown, until its lease runs out, unless it
+    renews its claim meanwhile, which only a live sender does."""
+    held = held_elsewhere(store_url, event_id, stage_id, run_id)
+    if not held:
+        return False, None
+    if alive := [holder for holder in held if holder.local]:
+        return False, "; ".join(holder.describe() for holder in alive)
+    last_seen = {holder.run_id: holder.renewed_at for holder in held}
+    while True:
+        expires = max(holder.renewed_at for holder in held) + timedelta(seconds=lease_seconds)
+        left = (expires - utc_now()).total_seconds()
+        if left <= 0:
+            return True, None
+        logger.warning(
+            "%d message(s) are held by a run on another machine that has not renewed its claim "
+            "since %s UTC: taking them over in %d s unless it does",
+            sum(holder.count for holder in held),
+            f"{max(holder.renewed_at for holder in held):%H:%M:%S}",
+            round(left),
+        )
+        time.sleep(min(left, COUNTDOWN_STEP_SECONDS))
+        held = held_elsewhere(store_url, event_id, stage_id, run_id)
+        if not held:
+            return True, None
+        renewed = [h for h in held if h.renewed_at > last_seen.get(h.run_id, h.renewed_at)]
+        if renewed:
+            return False, "; ".join(holder.describe() for holder in renewed)
+
+
+def renew(store_url: str, ledger_ids: Sequence[int]) -> None:
+    """A live sender's claim on what it has still to send: the lease starts again from now."""
+    if not ledger_ids:
+        return
+    with engine_for(store_url).begin() as connection:
+        connection.execute(
+            update(Message)
+            .where(Message.id.in_(ledger_ids), Message.status == "sending")
+            .values(claimed_at=utc_now())
+        )
+
+
+class ClaimKeeper:
+    """Keeps a live sender's claim on the rest of its batch: renewed after each outcome and
+    while it waits (a rate limit, a backoff), so its lease never runs out while it works."""
+
+    def __init__(self, store_url: str, ledger_ids: Sequence[int], lease_seconds: float) -> None:
+        self.store_url = store_url
+        self.held = list(ledger_ids)
+        self.every = lease_seconds / 3
+        self.renewed = time.monotonic()
+
+    def done(self, ledger_id: int) -> None:
+        self.held.remove(ledger_id)
+        self.keep_alive()
+
+    def keep_alive(self) -> None:
+        if time.monotonic() - self.renewed >= self.every:
+            renew(self.store_url, self.held)
+            self.renewed = time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0:
+            time.sleep(min(left, self.every))
+            self.keep_alive()
 
 
 def record_sent(store_url: str, ledger_id: int) -> None:
@@ -265,7 +417,7 @@ def release(store_url: str, ledger_ids: list[int]) -> None:
         session.execute(
             update(Message)
             .where(Message.id.in_(ledger_ids), Message.status == "sending")
-            .values(status="pending", claimed_by=None, claimed_at=None, updated_at=utc_now())
+            .values(status="pending", updated_at=utc_now(), **UNCLAIMED)
         )
 
 

@@ -15,6 +15,7 @@ from email.utils import format_datetime, formataddr
 from urllib.parse import quote
 
 import segno
+from email_validator import EmailNotValidError, validate_email
 
 from config import TEMPLATES_DIR
 from config.event import Event, Stage
@@ -52,6 +53,41 @@ class RenderedMail:
     html: str
     text: str
     opt_out_url: str
+
+
+class UnusableAddressError(ValueError):
+    """An address no mail can be sent to as it is written."""
+
+
+@dataclass(frozen=True)
+class MailAddress:
+    """An address as SMTP takes it: IDN domains as A-labels (xn--…); a non-ASCII local part as
+    UTF-8, which only a server offering SMTPUTF8 accepts."""
+
+    address: str
+    smtputf8: bool
+
+
+def mail_address(email: str) -> MailAddress:
+    try:
+        valid = validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        raise UnusableAddressError("the email address is not valid") from None
+    if valid.ascii_email:
+        return MailAddress(valid.ascii_email, smtputf8=False)
+    return MailAddress(valid.normalized, smtputf8=True)
+
+
+def to_header(name: str, email: str) -> str:
+    """Name and address for a To header, the name RFC 2047-encoded on one line."""
+    address = mail_address(email)
+    if not address.smtputf8:
+        return formataddr((one_line(name), address.address), charset=UTF8)
+    placeholder = "recipient@invalid"
+    header = formataddr((one_line(name), placeholder), charset=UTF8)
+    utf8 = header.replace(placeholder, address.address)
+    # Raw UTF-8 bytes smuggled as surrogates: the 8bit WIRE policy writes them back unchanged.
+    return utf8.encode("utf-8").decode("ascii", "surrogateescape")
 
 
 def message_id_for(event_id: str, stage_id: str, recipient: int | str, sender_address: str) -> str:
@@ -147,7 +183,8 @@ def text_part(text: str, subtype: str) -> MIMENonMultipart:
     return part
 
 
-WIRE = compat32.clone(linesep="\r\n")
+# 8bit: a header that holds raw UTF-8 (an SMTPUTF8 address) goes out as it is.
+WIRE = compat32.clone(linesep="\r\n", cte_type="8bit")
 
 
 def wire_bytes(message: MIMEMultipart) -> bytes:
@@ -226,7 +263,7 @@ def address_message(
     """The headers every mail of ours carries, each on one line and RFC 2047-encoded."""
     sender_name = getattr(event.sender_name or event.organiser_unit, language)
     message["From"] = formataddr((one_line(sender_name), sender.address), charset=UTF8)
-    message["To"] = formataddr((one_line(to[0]), to[1]), charset=UTF8)
+    message["To"] = to_header(*to)
     message["Reply-To"] = sender.reply_to
     # compat32 takes a Header object here (typeshed says str); a pre-encoded str would be refolded
     message["Subject"] = Header(one_line(subject), UTF8, header_name="Subject")  # type: ignore[assignment]

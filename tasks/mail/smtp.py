@@ -7,8 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.mime.multipart import MIMEMultipart
-from logging import Logger, LoggerAdapter
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import yagmail
 
@@ -18,18 +17,26 @@ from config.settings import SMTP_RATE_LIMIT, Settings, load_settings, secret_blo
 from store.models import utc_now
 from tasks.common.limits import take_rate_limit
 from tasks.common.privacy import mask_contacts
-from tasks.mail.ledger import record_failure, record_sent, release, sent_in_last_day
+from tasks.mail.ledger import (
+    ClaimKeeper,
+    RunLogger,
+    record_failure,
+    record_sent,
+    release,
+    sent_in_last_day,
+)
 from tasks.mail.outbox import ensure_local_outbox
 from tasks.mail.render import (
+    MailAddress,
     Recipient,
     Sender,
+    UnusableAddressError,
     build_message,
     calendars,
+    mail_address,
     render_mail,
     wire_bytes,
 )
-
-RunLogger = Logger | LoggerAdapter[Any]
 
 
 class StageStoppedError(KaryashalaError):
@@ -45,6 +52,10 @@ class BatchResult:
 
 class TransientError(Exception):
     """Worth another try on a fresh connection: 4xx replies, dropped connections, timeouts."""
+
+    def __init__(self, text: str, timed_out: bool = False) -> None:
+        super().__init__(text)
+        self.timed_out = timed_out
 
 
 class PermanentError(Exception):
@@ -102,7 +113,9 @@ def open_connection(settings: Settings) -> yagmail.SMTP:
             "Nothing was sent; check KARYASHALA_SMTP_HOST and the server's certificate."
         ) from None
     except (OSError, smtplib.SMTPException) as error:
-        raise TransientError(f"cannot connect to {host}:{port} ({type(error).__name__})") from error
+        raise TransientError(
+            f"cannot connect to {host}:{port} ({type(error).__name__})", timed_out(error)
+        ) from error
     return client
 
 
@@ -110,7 +123,7 @@ def reply_text(reply: bytes | str) -> str:
     return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
 
 
-def classify(error: Exception) -> Exception:
+def classify(error: Exception) -> "PermanentError | TransientError":
     """SMTP's answer → transient (try again) or permanent (give up on this one)."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         code, reply = next(iter(error.recipients.values()))
@@ -119,7 +132,14 @@ def classify(error: Exception) -> Exception:
     if isinstance(error, smtplib.SMTPResponseException):
         text = f"{error.smtp_code} {reply_text(error.smtp_error)}"
         return PermanentError(text) if error.smtp_code >= 500 else TransientError(text)
-    return TransientError(type(error).__name__)
+    return TransientError(type(error).__name__, timed_out(error))
+
+
+def timed_out(error: BaseException) -> bool:
+    """smtplib turns a read that timed out into a disconnect that says so."""
+    return isinstance(error, TimeoutError) or (
+        isinstance(error, smtplib.SMTPServerDisconnected) and "timed out" in str(error)
+    )
 
 
 class Pacer:
@@ -128,20 +148,43 @@ class Pacer:
     next_at = 0.0
 
     @classmethod
-    def wait(cls, per_minute: int | None) -> None:
+    def wait(cls, per_minute: int | None, sleep: Callable[[float], None]) -> None:
         if not per_minute:
             return
         now = time.monotonic()
         if cls.next_at > now:
-            time.sleep(cls.next_at - now)
+            sleep(cls.next_at - now)
         cls.next_at = max(now, cls.next_at) + 60.0 / per_minute
+
+
+@dataclass
+class Stalls:
+    """Timeouts in a row on fresh connections: a server that takes the mail and never answers
+    would otherwise hold each message for every attempt's full timeout."""
+
+    limit: int
+    in_a_row: int = 0
+
+    def count(self, failure: TransientError, settings: Settings) -> None:
+        if not failure.timed_out:
+            self.in_a_row = 0
+            return
+        self.in_a_row += 1
+        if self.in_a_row >= self.limit:
+            raise StageStoppedError(
+                f"The SMTP server did not answer within {settings.smtp_timeout_seconds:g} s, "
+                f"{self.in_a_row} times in a row on fresh connections: it is stuck. This batch's "
+                "messages are pending again; run the stage again when the server answers."
+            )
 
 
 def send_one(
     connection: yagmail.SMTP | None,
     message: MIMEMultipart,
-    address: str,
+    address: MailAddress,
     settings: Settings,
+    keeper: ClaimKeeper,
+    stalls: Stalls,
 ) -> yagmail.SMTP:
     """Try a message until it is sent, refused for good, or out of attempts; returns the live
     connection (a fresh one after a fault)."""
@@ -157,10 +200,17 @@ def send_one(
                             "run the stage again when it is back."
                         ) from None
                     raise
+            keeper.keep_alive()
             take_rate_limit(settings.global_limits, SMTP_RATE_LIMIT)
-            connection.smtp.sendmail(settings.mail_from, [address], wire_bytes(message))
+            connection.smtp.sendmail(
+                settings.mail_from,
+                [address.address],
+                wire_bytes(message),
+                mail_options=smtputf8_option(connection, address),
+            )
+            stalls.in_a_row = 0
             return connection
-        except StageStoppedError:
+        except (StageStoppedError, PermanentError):
             raise
         except (smtplib.SMTPException, OSError, TransientError) as error:
             failure = error if isinstance(error, TransientError) else classify(error)
@@ -170,10 +220,24 @@ def send_one(
                 with contextlib.suppress(Exception):
                     connection.close()
             connection = None
+            stalls.count(failure, settings)
             if attempt == settings.smtp_max_attempts:
                 raise failure from None
-            time.sleep(settings.smtp_backoff_seconds * 2 ** (attempt - 1))
+            keeper.sleep(settings.smtp_backoff_seconds * 2 ** (attempt - 1))
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def smtputf8_option(connection: yagmail.SMTP, address: MailAddress) -> list[str]:
+    """An address with a non-ASCII local part goes only to a server that offers SMTPUTF8."""
+    if not address.smtputf8:
+        return []
+    connection.smtp.ehlo_or_helo_if_needed()
+    if not connection.smtp.has_extn("smtputf8"):
+        raise PermanentError(
+            "the address has non-ASCII letters before the @, and the SMTP server does not offer "
+            "SMTPUTF8: reach this person another way, or use a server that offers it"
+        )
+    return ["SMTPUTF8"]
 
 
 class Outgoing(Protocol):
@@ -195,12 +259,22 @@ def deliver(
     outgoing: Sequence[Item],
     build: Callable[[Item], MIMEMultipart],
     logger: RunLogger,
+    lease_seconds: float,
 ) -> BatchResult:
     """Send each over one connection, committing each outcome before the next; stop cleanly at
     the mailbox's daily quota, giving back what is left."""
     result = BatchResult()
     already_today = sent_in_last_day(store_url)
+    keeper = ClaimKeeper(store_url, [item.ledger_id for item in outgoing], lease_seconds)
+    stalls = Stalls(settings.smtp_stall_limit)
     connection: yagmail.SMTP | None = None
+
+    def fail(item: Item, kind: str, text: str) -> None:
+        record_failure(store_url, item.ledger_id, kind, text)
+        keeper.done(item.ledger_id)
+        result.failed += 1
+        logger.warning("Message %s failed (%s): %s", item.ledger_id, kind, text)
+
     try:
         for index, item in enumerate(outgoing):
             if already_today + result.sent >= settings.smtp_per_day:
@@ -210,26 +284,37 @@ def deliver(
                     "run the stage again tomorrow to send the rest"
                 )
                 break
-            message = build(item)
-            Pacer.wait(settings.smtp_per_minute)
             try:
-                connection = send_one(connection, message, item.email, settings)
+                message = build(item)
+                address = mail_address(item.email)
+            except Exception as error:  # one message that cannot be built must not stop the rest
+                fail(item, "permanent", f"the message could not be built: {build_problem(error)}")
+                continue
+            Pacer.wait(settings.smtp_per_minute, keeper.sleep)
+            try:
+                connection = send_one(connection, message, address, settings, keeper, stalls)
             except StageStoppedError:
                 release(store_url, [o.ledger_id for o in outgoing[index:]])
                 raise
             except (PermanentError, TransientError) as failure:
                 kind = "permanent" if isinstance(failure, PermanentError) else "transient"
-                text = mask_contacts(str(failure))
-                record_failure(store_url, item.ledger_id, kind, text)
-                result.failed += 1
-                logger.warning("Message %s failed (%s): %s", item.ledger_id, kind, text)
+                fail(item, kind, mask_contacts(str(failure)))
                 continue
             record_sent(store_url, item.ledger_id)
+            keeper.done(item.ledger_id)
             result.sent += 1
     finally:
         if connection is not None:
-            connection.close()
+            with contextlib.suppress(Exception):
+                connection.close()
     return result
+
+
+def build_problem(error: Exception) -> str:
+    """What went wrong building a message, without the data that may be in the error's text."""
+    if isinstance(error, UnusableAddressError):
+        return str(error)
+    return type(error).__name__
 
 
 def send_stage_batch(
@@ -246,4 +331,4 @@ def send_stage_batch(
         calendar = ics.get(recipient.language)
         return build_message(event, stage, recipient, rendered, sender, now, calendar)
 
-    return deliver(store_url, settings, recipients, build, logger)
+    return deliver(store_url, settings, recipients, build, logger, settings.claim_lease_seconds)

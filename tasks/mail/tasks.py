@@ -5,7 +5,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from config.event import Event, Stage
-from tasks.mail.ledger import StageCounts
+from tasks.mail.ledger import StageCounts, wait_for_holders
 from tasks.mail.ledger import claim_batch as claim_due_batch
 from tasks.mail.ledger import plan_stage as plan_stage_ledger
 from tasks.mail.preview import Preview, write_previews
@@ -15,6 +15,14 @@ from tasks.mail.smtp import BatchResult, send_stage_batch
 
 plan_stage = task(name="plan-stage", cache_policy=NO_CACHE)(plan_stage_ledger)
 claim_batch = task(name="claim-batch", cache_policy=NO_CACHE)(claim_due_batch)
+
+
+@task(name="wait-for-held-claims", cache_policy=NO_CACHE)
+def wait_for_held_claims(
+    store_url: str, event_id: str, stage_id: str, run_id: str, lease_seconds: float
+) -> tuple[bool, str | None]:
+    """Messages other runs hold: claim them once their silent holder's lease ran out."""
+    return wait_for_holders(store_url, event_id, stage_id, run_id, lease_seconds, get_run_logger())
 
 
 @task(name="send-batch", cache_policy=NO_CACHE)

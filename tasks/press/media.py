@@ -13,9 +13,10 @@ from config.event import Event
 from config.settings import load_settings
 from store.db import transaction
 from store.models import MediaContact, Message, utc_now
-from tasks.mail.ledger import StageCounts, apply_plan, claim, stage_counts
+from tasks.mail.claims import Holder
+from tasks.mail.ledger import RunLogger, StageCounts, apply_plan, claim, stage_counts
 from tasks.mail.render import Sender, address_message, text_part
-from tasks.mail.smtp import BatchResult, RunLogger, deliver, sender_for
+from tasks.mail.smtp import BatchResult, deliver, sender_for
 from tasks.press.files import NoteFiles
 from tasks.press.render import Kind, headline, plain_note
 
@@ -62,7 +63,8 @@ def plan_media(store_url: str, event: Event, kind: Kind, sender_address: str) ->
 def claim_newsrooms(store_url: str, event_id: str, stage: str, run_id: str) -> list[Newsroom]:
     settings = load_settings()
     with transaction(store_url) as session:
-        ids = claim(session, event_id, stage, 10_000, run_id, settings.claim_lease_seconds)
+        holder = Holder.this_process(run_id)
+        ids = claim(session, event_id, stage, 10_000, holder, settings.claim_lease_seconds)
         rows = session.execute(
             select(Message.id, MediaContact.outlet, MediaContact.email, Message.message_id)
             .join(MediaContact, MediaContact.id == Message.media_contact_id)
@@ -125,4 +127,5 @@ def send_note_to_media(
         newsrooms,
         lambda newsroom: press_message(event, stage, newsroom, markdown, files, sender, now),
         logger,
+        settings.claim_lease_seconds,
     )

@@ -50,11 +50,13 @@ class LoopbackSMTPServer:
         password: str | None = None,
         delay: float = 0.0,
         tls_context: ssl.SSLContext | None = None,
+        smtputf8: bool = True,
     ) -> None:
         self.received: list[Received] = []
         self.faults: deque[Fault] = deque()
         self.refused: set[str] = set()
         self.delay = delay
+        self.stalled = False  # when set, DATA is taken and never answered
         self.logins = 0
         self.connections = 0
         self._lock = threading.Lock()
@@ -67,7 +69,9 @@ class LoopbackSMTPServer:
             }
         if tls_context is not None:
             auth["tls_context"] = tls_context
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **auth)
+        self.controller = Controller(
+            self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=smtputf8, **auth
+        )
 
     def __enter__(self) -> "LoopbackSMTPServer":
         self.controller.start()
@@ -126,6 +130,8 @@ class LoopbackSMTPServer:
                 server.transport.close()
                 return "421 closing"
             return "451 4.3.0 Temporary local problem, try again"
+        if self.stalled:
+            await asyncio.sleep(3600)
         if self.delay:
             await asyncio.sleep(self.delay)
         with self._lock:
