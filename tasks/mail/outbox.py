@@ -58,7 +58,9 @@ def ensure_local_outbox(data_dir: Path) -> LocalOutbox:
     with _lock:
         if path not in _running:
             port = free_port()
-            controller = Controller(MaildirHandler(path), hostname="127.0.0.1", port=port)
+            controller = Controller(
+                MaildirHandler(path), hostname="127.0.0.1", port=port, enable_SMTPUTF8=True
+            )
             controller.start()
             atexit.register(controller.stop)
             _running[path] = (controller, LocalOutbox("127.0.0.1", port, path))
