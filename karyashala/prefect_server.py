@@ -1,4 +1,7 @@
-"""`prefect server start` as a child process, with its UI, for `demo --ui` and the tests."""
+"""`prefect server start` as a child process, with its UI, for `demo --ui` and the tests.
+
+Run as `python -m karyashala.prefect_server server start …`, this module is that command,
+stopping once the process that started it is gone."""
 
 import os
 import subprocess
@@ -11,8 +14,11 @@ from pathlib import Path
 import httpx
 
 from config.errors import KaryashalaError
+from karyashala.prefect_env import PARENT_PID, exit_with_parent
 
 PREFECT = str(Path(sys.executable).parent / "prefect")
+# `prefect server start` through this module, so that a SIGKILLed parent does not leave it up.
+SERVER_START = [sys.executable, "-m", "karyashala.prefect_server", "server", "start"]
 
 
 def without_prefect_settings() -> dict[str, str]:
@@ -21,7 +27,8 @@ def without_prefect_settings() -> dict[str, str]:
 
 
 def server_environment(home: Path, api_url: str, database_url: str | None) -> dict[str, str]:
-    """The child's environment: its own home and database, and no client settings of ours."""
+    """The child's environment: its own home and database, no client settings of ours, and our
+    pid, which its watch on its parent checks."""
     env = without_prefect_settings()
     env.update(
         PREFECT_HOME=str(home),
@@ -29,6 +36,7 @@ def server_environment(home: Path, api_url: str, database_url: str | None) -> di
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT="false",
     )
+    env[PARENT_PID] = str(os.getpid())
     if database_url:
         env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = database_url
     return env
@@ -44,7 +52,7 @@ def prefect_server(
     home.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            [*SERVER_START, "--host", "127.0.0.1", "--port", str(port)],
             env=server_environment(home, f"{url}/api", database_url),
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -82,3 +90,16 @@ def wait_until_healthy(
             pass
         time.sleep(0.5)
     raise KaryashalaError(f"The Prefect server did not answer within {timeout:.0f} s; see {log}.")
+
+
+def run_prefect_cli() -> None:
+    """The `prefect` console script in this process, its arguments ours, after starting the
+    watch on our parent: that server runs uvicorn in process, out of reach of UVICORN_LOOP."""
+    exit_with_parent()
+    from prefect.cli import app
+
+    app()
+
+
+if __name__ == "__main__":
+    run_prefect_cli()
