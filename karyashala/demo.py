@@ -141,7 +141,7 @@ def run_demo_timeline() -> list[tuple[str, str]]:
     from config.event import load_event
     from config.settings import load_settings
     from flows.collect_confirmations import collect_confirmations
-    from tasks.common.tokens import volunteer_pin
+    from web.check_in import door_pin
 
     event = load_event(SAMPLE_EVENT)
     data_dir = load_settings().data_dir
@@ -174,7 +174,7 @@ def run_demo_timeline() -> list[tuple[str, str]]:
                 out.print(f"Collected: {summary}; status written to {collected.status_written_to}")
                 did.append(("Answers through the web app, collected", summary))
             if stage.id == "logistics":
-                pin = volunteer_pin(load_settings().signing_secret(), event.id)
+                pin = door_pin(load_settings(), event.id)
                 came = check_in_some(base, event.id, pin, data_dir)
                 out.print(f"The day: volunteers checked in {came} people at the door (real HTTP)")
                 did.append(("Checked in at the door", f"{came} people"))

@@ -186,3 +186,15 @@ class OptOut(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     channel: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class DoorPin(Base):
+    """The salt of an event's door PIN, which is derived from the signing key and it; no row
+    means the first PIN. A new salt (`karyashala rsvp pin --rotate`) is a new PIN and ends every
+    volunteer session signed in with the old one."""
+
+    __tablename__ = "door_pin"
+
+    event_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    salt: Mapped[str] = mapped_column(String(64))
+    rotated_at: Mapped[datetime] = mapped_column(default=utc_now)

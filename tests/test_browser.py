@@ -1,5 +1,6 @@
 """In a real browser (Debian's headless Chromium): an invitee taps yes on the link from their
-mail; a volunteer signs in at the door. Screenshots go to test-artifacts/ for a person to see."""
+mail; a volunteer signs in at the door. The pages' Content-Security-Policy refuses nothing they
+use, so they look as designed. Screenshots go to test-artifacts/ for a person to see."""
 
 import os
 import threading
@@ -18,7 +19,6 @@ from flows.collect_confirmations import collect_confirmations
 from flows.send_stage import send_stage
 from store.db import engine_for
 from store.models import Response
-from tasks.common.tokens import volunteer_pin
 from tasks.mail.outbox import free_port
 from tests.conftest import CHROMIUM, SCREENSHOTS, send_to
 from tests.support.fake_sheets import FakeSheets
@@ -26,6 +26,7 @@ from tests.support.smtp_server import LoopbackSMTPServer
 from tests.test_collect import row as sheet_row
 from tests.test_collect import sheet_event, status_cell
 from web.app import create_app
+from web.check_in import door_pin
 
 PHONE = {"width": 360, "height": 740}
 
@@ -61,6 +62,24 @@ class WebServer:
             self.server.should_exit = True
 
 
+def console_of(page: object) -> list[str]:
+    """What the browser's console says about the page from now on."""
+    said: list[str] = []
+    page.on("console", lambda message: said.append(message.text))  # type: ignore[attr-defined]
+    return said
+
+
+def assert_styled_as_designed(page: object, console: list[str]) -> None:
+    """The security policy refused nothing, and the stylesheet applies: the green button is
+    green, the heading 22 px."""
+    assert [said for said in console if "Content Security Policy" in said] == []
+    style = "(element, name) => getComputedStyle(element)[name]"
+    button = page.locator("button.yes").first  # type: ignore[attr-defined]
+    assert button.evaluate(style, "backgroundColor") == "rgb(27, 127, 59)"
+    heading = page.locator("h1")  # type: ignore[attr-defined]
+    assert heading.evaluate(style, "fontSize") == "22px"
+
+
 @pytest.fixture
 def web(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebServer]:
     server = WebServer()
@@ -88,13 +107,16 @@ def test_invitee_taps_yes_and_the_sheet_shows_it(
     assert link.startswith(web.base)
 
     page = browser.new_page(viewport=PHONE, locale="hi-IN")  # type: ignore[attr-defined]
+    console = console_of(page)
     page.goto(link)
+    assert_styled_as_designed(page, console)
     page.screenshot(path=str(SCREENSHOTS / "answer-page-hi.png"), full_page=True)
     with Session(engine_for(load_settings().store_url)) as session:
         assert session.scalars(select(Response)).all() == []  # opening the link changed nothing
     page.get_by_role("button", name="हाँ, मैं आऊँगा/आऊँगी").click()
     page.wait_for_selector("text=आपका उत्तर दर्ज हो गया है")
     page.screenshot(path=str(SCREENSHOTS / "answer-recorded-hi.png"), full_page=True)
+    assert_styled_as_designed(page, console)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]  # fits a small phone, no sideways scrolling
 
@@ -113,14 +135,17 @@ def test_volunteer_signs_in_and_sees_the_door_page(
     event = sheet_event(tmp_path, fake_sheets, [sheet_row(0), sheet_row(1)])
     web.start(event)
     page = browser.new_page(viewport=PHONE, locale="hi-IN")  # type: ignore[attr-defined]
+    console = console_of(page)
     page.goto(f"{web.base}/c/test-workshop")
+    assert_styled_as_designed(page, console)
     page.fill("#volunteer", "रीना")
-    page.fill("#pin", volunteer_pin(load_settings().signing_secret(), "test-workshop"))
+    page.fill("#pin", door_pin(load_settings(), "test-workshop"))
     page.get_by_role("button", name="शुरू करें / Start").click()
     page.fill("#q", "व्यक्ति 1")
     page.get_by_role("button", name="खोजें / Search").click()
     page.wait_for_selector("text=व्यक्ति 1")
     page.screenshot(path=str(SCREENSHOTS / "check-in-page-hi.png"), full_page=True)
+    assert_styled_as_designed(page, console)
     page.get_by_role("button", name="दर्ज / In").first.click()
     page.wait_for_selector("text=प्रवेश दर्ज")
     assert collect_confirmations(event).attended == 1

@@ -120,3 +120,14 @@ def test_after_the_event_answers_are_closed(
     )
     client.post(f"/r/{token}", data={"answer": "yes"})
     assert responses() == []
+
+
+def test_control_characters_in_a_deputy_name_are_dropped(
+    site: tuple[TestClient, str, int],
+) -> None:
+    client, token, _ = site
+    saved = client.post(
+        f"/r/{token}", data={"answer": "deputy", "deputy_name": "राहुल\x00\x1b यादव"}
+    )
+    assert saved.status_code == 200 and "आपका उत्तर दर्ज हो गया है" in saved.text
+    assert responses() == [("deputy", "link", "राहुल यादव")]

@@ -1,5 +1,5 @@
-"""/r/<token>: an invitee says they come, do not, or send a deputy. GET only shows the page
-(mail scanners open links); only a POST saves an answer."""
+"""/r/<token>: an invitee says they come, do not, or send a deputy. GET (and HEAD) only shows
+the page, as mail scanners open links; only a POST saves an answer or counts toward a limit."""
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -10,10 +10,10 @@ from store.models import Response, utc_now
 from store.queries import current_answers, read_answers
 from web.pages import (
     Invitee,
-    PostLimiter,
+    RateLimiter,
     Site,
-    client_address,
     find_invitee,
+    form_text,
     invalid_link,
     page,
     too_many_posts,
@@ -26,35 +26,38 @@ class AnswerPage:
     def __init__(self, site: Site) -> None:
         self.site = site
         # Per link: a person changing their mind.
-        self.per_link = PostLimiter(limit=10)
+        self.per_link = RateLimiter(limit=10)
 
-    async def handle(self, request: Request) -> HTMLResponse:
+    async def show(self, request: Request) -> HTMLResponse:
         invitee = find_invitee(self.site, request.path_params["token"], "answer")
         if invitee is None:
             return invalid_link()
-        closed = utc_now() > invitee.event.ends_at
-        if request.method == "GET":
-            return self.show(invitee, request.query_params.get("answer"), closed)
+        return self.render(invitee, request.query_params.get("answer"), closed(invitee))
+
+    async def record(self, request: Request) -> HTMLResponse:
+        invitee = find_invitee(self.site, request.path_params["token"], "answer")
+        if invitee is None:
+            return invalid_link()
         if not self.allow_post(invitee, request):
             return too_many_posts(invitee.language)
         form = await request.form()
-        answer = str(form.get("answer", ""))
-        deputy = " ".join(str(form.get("deputy_name", "")).split())[:120] or None
-        problem = answer_problem(answer, deputy, closed)
+        answer = form_text(form, "answer", 20)
+        deputy = form_text(form, "deputy_name", 120) or None
+        is_closed = closed(invitee)
+        problem = answer_problem(answer, deputy, is_closed)
         if problem is None:
             save_answer(self.site.settings.store_url, invitee, answer, deputy)
-        return self.show(invitee, answer, closed, saved=problem is None, problem=problem)
+        return self.render(invitee, answer, is_closed, saved=problem is None, problem=problem)
 
     def allow_post(self, invitee: Invitee, request: Request) -> bool:
-        return self.per_link.allow(str(invitee.person_id)) and self.site.per_address.allow(
-            client_address(request)
-        )
+        address = self.site.client_address(request)
+        return self.per_link.allow(str(invitee.person_id)) and self.site.per_address.allow(address)
 
-    def show(
+    def render(
         self,
         invitee: Invitee,
         chosen: str | None,
-        closed: bool,
+        is_closed: bool,
         saved: bool = False,
         problem: str | None = None,
     ) -> HTMLResponse:
@@ -66,16 +69,21 @@ class AnswerPage:
             "starts_at": invitee.event.starts_at,
             "chosen": chosen,
             "answer_status": answer_status(self.site.settings.store_url, invitee),
-            "closed": closed,
+            "closed": is_closed,
             "saved": saved,
             "problem": problem,
         }
         return page("answer.html.j2", context)
 
 
-def answer_problem(answer: str, deputy: str | None, closed: bool) -> str | None:
+def closed(invitee: Invitee) -> bool:
+    """Answers stop once the event is over."""
+    return utc_now() > invitee.event.ends_at
+
+
+def answer_problem(answer: str, deputy: str | None, is_closed: bool) -> str | None:
     """Why a posted answer cannot be saved, or None if it can."""
-    if closed:
+    if is_closed:
         return "closed"
     if answer not in ANSWERS:
         return "no_answer"

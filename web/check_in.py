@@ -1,32 +1,52 @@
 """/c/<event>: the door. A volunteer signs in with the event's PIN, then finds people by name
-or phone and checks them in by their code, from the search, or as a walk-in. GET only shows;
-only a POST (/c/<event>/login, /code, /person, /walk-in) signs in or records anything."""
+or phone and checks them in by their code, from the search, or as a walk-in. GET (and HEAD)
+only shows; only a POST (/c/<event>/login, /code, /person, /walk-in) signs in, records anything
+or counts toward a limit."""
 
-import hmac
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, or_, select, update
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
 from config.event import Event
+from config.settings import Settings
 from store.db import transaction
-from store.models import Attendance, Person
+from store.models import Attendance, DoorPin, Person, utc_now
+from store.queries import insert_ignoring_existing
 from tasks.common.districts import load_districts
 from tasks.common.tokens import (
     InvalidTokenError,
+    ascii_digits,
+    pin_matches,
     sign_volunteer_session,
     verify_check_in_code,
     verify_volunteer_session,
     volunteer_pin,
 )
 from tasks.roster.check import normalise_phone
-from web.pages import PostLimiter, Site, client_address, invalid_link, page, too_many_posts
+from web.pages import (
+    RateLimiter,
+    Site,
+    form_text,
+    invalid_link,
+    page,
+    too_many_posts,
+)
 
 VOLUNTEER_SESSION_SECONDS = 2 * 86_400
+# A wrong PIN costs its address and the event one try each, a right one nothing, so a crowd of
+# volunteers behind the venue's Wi-Fi all sign in, typos and all. Against a million PINs, 100
+# wrong tries a day leave a guesser one chance in 10,000 a day; a new PIN starts afresh.
+WRONG_PINS_PER_ADDRESS = 20  # in 10 minutes
+WRONG_PINS_PER_EVENT = 100  # in a day
+# Far more than a person at the door makes; counted per volunteer, as the door shares one address.
+POSTS_PER_VOLUNTEER = 300  # in 10 minutes
+LARGEST_PERSON_ID = 2**31 - 1
 
 
 def hindi(text: Any) -> str:
@@ -41,7 +61,7 @@ class Door:
     event: Event
     volunteer: str
 
-    def show(self, **context: object) -> HTMLResponse:
+    def show(self, status: int = 200, **context: object) -> HTMLResponse:
         base: dict[str, object] = {
             "lang": "hi",
             "event": self.event,
@@ -52,24 +72,59 @@ class Door:
             "message": None,
             "problem": None,
         }
-        return page("check_in.html.j2", {**base, **context})
+        return page("check_in.html.j2", {**base, **context}, status)
 
 
 Action = Callable[[Door, FormData], HTMLResponse]
 
 
-def login_page(event: Event, wrong: bool) -> HTMLResponse:
-    return page("check_in_login.html.j2", {"lang": "hi", "event": event, "wrong": wrong})
+def login_page(event: Event, problem: str | None = None, status: int = 200) -> HTMLResponse:
+    return page(
+        "check_in_login.html.j2", {"lang": "hi", "event": event, "problem": problem}, status
+    )
 
 
 def volunteer_cookie(event: Event) -> str:
     return f"volunteer-{event.id}"
 
 
+def door_pin_salt(store_url: str, event_id: str) -> str:
+    """The salt of the event's door PIN: empty until the PIN is first changed."""
+    with transaction(store_url) as session:
+        return session.scalar(select(DoorPin.salt).where(DoorPin.event_id == event_id)) or ""
+
+
+def rotate_door_pin(store_url: str, event_id: str) -> None:
+    """A new PIN for the event's door; every session signed in with the old one ends."""
+    with transaction(store_url) as session:
+        insert_ignoring_existing(session, DoorPin, [{"event_id": event_id, "salt": ""}])
+        session.execute(
+            update(DoorPin)
+            .where(DoorPin.event_id == event_id)
+            .values(salt=secrets.token_hex(16), rotated_at=utc_now())
+        )
+
+
+def door_pin(settings: Settings, event_id: str) -> str:
+    """The PIN volunteers at the event's door sign in with now."""
+    salt = door_pin_salt(settings.store_url, event_id)
+    return volunteer_pin(settings.signing_secret(), event_id, salt)
+
+
+def person_id_from(text: str) -> int | None:
+    """The person id a form of the door's list names, or None if it names none."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= LARGEST_PERSON_ID else None
+
+
 class CheckInPage:
     def __init__(self, site: Site) -> None:
         self.site = site
-        self.logins = PostLimiter(limit=10)
+        self.wrong_pins_per_address = RateLimiter(limit=WRONG_PINS_PER_ADDRESS)
+        self.wrong_pins_per_event = RateLimiter(limit=WRONG_PINS_PER_EVENT, window=86_400.0)
+        self.posts_per_volunteer = RateLimiter(limit=POSTS_PER_VOLUNTEER)
         self.actions: dict[str, Action] = {
             "code": self.by_code,
             "person": self.by_person,
@@ -80,52 +135,72 @@ class CheckInPage:
     def store_url(self) -> str:
         return self.site.settings.store_url
 
-    async def handle(self, request: Request) -> HTMLResponse | RedirectResponse:
+    async def show(self, request: Request) -> HTMLResponse:
         event = self.site.events.get(request.path_params["event_id"])
         if event is None:
             return invalid_link()
-        volunteer = self.volunteer(request, event)
-        action = request.path_params.get("action")
-        if request.method == "POST" and action == "login":
+        door = self.door(request, event)
+        if door is None:
+            return login_page(event)
+        query = form_text(request.query_params, "q", 60)
+        return door.show(query=query, found=search_people(self.store_url, event, query))
+
+    async def act(self, request: Request) -> HTMLResponse | RedirectResponse:
+        event = self.site.events.get(request.path_params["event_id"])
+        if event is None:
+            return invalid_link()
+        action = request.path_params["action"]
+        if action == "login":
             return await self.login(request, event)
-        if volunteer is None:
-            return login_page(event, wrong=False)
-        door = Door(event, volunteer)
-        if request.method == "GET":
-            query = " ".join(request.query_params.get("q", "").split())
-            return door.show(query=query, found=search_people(self.store_url, event, query))
-        if not self.site.per_address.allow(client_address(request)):
-            return too_many_posts()
-        form = await request.form()
-        act = self.actions.get(action) if action is not None else None
+        act = self.actions.get(action)
         if act is None:
             return invalid_link()
-        return act(door, form)
+        door = self.door(request, event)
+        if door is None:
+            return login_page(event)
+        if not self.posts_per_volunteer.allow(f"{event.id}:{door.volunteer}"):
+            return too_many_posts()
+        return act(door, await request.form())
 
-    def volunteer(self, request: Request, event: Event) -> str | None:
-        """The volunteer signed in on this phone for this event, from a signed cookie."""
-        session = request.cookies.get(volunteer_cookie(event), "")
+    def door(self, request: Request, event: Event) -> Door | None:
+        """The door as the volunteer signed in on this phone sees it, from a signed cookie."""
+        session = request.cookies.get(volunteer_cookie(event))
+        if not session:
+            return None
+        salt = door_pin_salt(self.store_url, event.id)
         try:
-            return verify_volunteer_session(
-                self.site.settings.signing_secret(), event.id, session, VOLUNTEER_SESSION_SECONDS
+            volunteer = verify_volunteer_session(
+                self.site.settings.signing_secret(),
+                event.id,
+                salt,
+                session,
+                VOLUNTEER_SESSION_SECONDS,
             )
         except InvalidTokenError:
             return None
+        return Door(event, volunteer)
 
     async def login(self, request: Request, event: Event) -> HTMLResponse | RedirectResponse:
-        if not self.logins.allow(client_address(request)):
-            return too_many_posts()
-        form = await request.form()
-        pin = str(form.get("pin", "")).strip()
-        name = " ".join(str(form.get("volunteer", "")).split())[:40]
         settings = self.site.settings
-        expected = volunteer_pin(settings.signing_secret(), event.id)
-        if not name or not hmac.compare_digest(pin, expected):
-            return login_page(event, wrong=True)
+        salt = door_pin_salt(self.store_url, event.id)
+        address, pin_key = self.site.client_address(request), f"{event.id}:{salt}"
+        if self.wrong_pins_per_event.exceeded(pin_key):
+            return login_page(event, "new_pin_needed", status=429)
+        if self.wrong_pins_per_address.exceeded(address):
+            return login_page(event, "wait", status=429)
+        form = await request.form()
+        name = form_text(form, "volunteer", 40)
+        if not name:
+            return login_page(event, "wrong")
+        expected = volunteer_pin(settings.signing_secret(), event.id, salt)
+        if not pin_matches(form_text(form, "pin", 40), expected):
+            self.wrong_pins_per_address.hit(address)
+            self.wrong_pins_per_event.hit(pin_key)
+            return login_page(event, "wrong")
         response = RedirectResponse(f"/c/{event.id}", status_code=303)
         response.set_cookie(
             volunteer_cookie(event),
-            sign_volunteer_session(settings.signing_secret(), event.id, name),
+            sign_volunteer_session(settings.signing_secret(), event.id, salt, name),
             max_age=VOLUNTEER_SESSION_SECONDS,
             httponly=True,
             samesite="strict",
@@ -134,30 +209,34 @@ class CheckInPage:
         return response
 
     def by_code(self, door: Door, form: FormData) -> HTMLResponse:
-        code = str(form.get("code", ""))
+        code = form_text(form, "code", 40)
         try:
             person_id = verify_check_in_code(
                 self.site.settings.signing_secret(), door.event.id, code
             )
         except InvalidTokenError:
             return door.show(problem="bad_code")
-        return self.check_in(door, person_id)
+        return self.check_in(door, person_id, "bad_code")
 
     def by_person(self, door: Door, form: FormData) -> HTMLResponse:
-        return self.check_in(door, int(str(form.get("person_id", "0"))))
+        person_id = person_id_from(form_text(form, "person_id", 20))
+        if person_id is None:
+            return door.show(400, problem="bad_person")
+        return self.check_in(door, person_id, "bad_person")
 
-    def check_in(self, door: Door, person_id: int) -> HTMLResponse:
+    def check_in(self, door: Door, person_id: int, problem: str) -> HTMLResponse:
         message = record_person(self.store_url, door, person_id)
         if message is None:
-            return door.show(problem="bad_code")
+            return door.show(400, problem=problem)
         return door.show(message=message)
 
     def walk_in(self, door: Door, form: FormData) -> HTMLResponse:
-        name = " ".join(str(form.get("name", "")).split())[:120]
+        name = form_text(form, "name", 120)
         if not name:
             return door.show(problem="walk_in_name")
-        phone = normalise_phone(str(form.get("phone", "")).strip()) if form.get("phone") else None
-        district = load_districts(door.event.districts).canonical(str(form.get("district", "")))
+        phone_typed = form_text(form, "phone", 30)
+        phone = normalise_phone(phone_typed) if phone_typed else None
+        district = load_districts(door.event.districts).canonical(form_text(form, "district", 60))
         record_walk_in(self.store_url, door, name, district.en if district else None, phone)
         return door.show(message=("walk_in", name))
 
@@ -166,8 +245,9 @@ def search_people(store_url: str, event: Event, query: str) -> list[dict[str, ob
     """Up to 20 active people of the roster by part of the name or the last digits of the phone."""
     if len(query) < 2:
         return []
-    digits = "".join(ch for ch in query if ch.isdigit())
-    condition: ColumnElement[bool] = Person.name.ilike(f"%{query}%")
+    digits = "".join(ch for ch in ascii_digits(query) if ch.isascii() and ch.isdigit())
+    literal = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    condition: ColumnElement[bool] = Person.name.ilike(f"%{literal}%", escape="\\")
     if len(digits) >= 4:
         condition = or_(condition, Person.phone.like(f"%{digits}"))
     catalog = load_districts(event.districts)

@@ -1,5 +1,6 @@
-"""/u/<token>: an invitee asks for no more mail about this event. GET only shows the page
-(mail scanners open links); only a POST records the opt-out."""
+"""/u/<token>: an invitee asks for no more mail about this event. GET (and HEAD) only shows
+the page, as mail scanners open links; only a POST records the opt-out (the button, or a mail
+program's one-click List-Unsubscribe-Post)."""
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -14,17 +15,21 @@ class OptOutPage:
     def __init__(self, site: Site) -> None:
         self.site = site
 
-    async def handle(self, request: Request) -> HTMLResponse:
+    async def show(self, request: Request) -> HTMLResponse:
         invitee = find_invitee(self.site, request.path_params["token"], "opt-out")
         if invitee is None:
             return invalid_link()
-        if request.method == "GET":
-            return show(invitee, done=False)
+        return render(invitee, done=False)
+
+    async def record(self, request: Request) -> HTMLResponse:
+        invitee = find_invitee(self.site, request.path_params["token"], "opt-out")
+        if invitee is None:
+            return invalid_link()
         record_opt_out(self.site.settings.store_url, invitee)
-        return show(invitee, done=True)
+        return render(invitee, done=True)
 
 
-def show(invitee: Invitee, done: bool) -> HTMLResponse:
+def render(invitee: Invitee, done: bool) -> HTMLResponse:
     title = invitee.t(invitee.event.title)
     return page("opt_out.html.j2", {"lang": invitee.language, "title": title, "done": done})
 

@@ -1,9 +1,16 @@
-"""What the pages share: rendering a page, the error page, the POST limiter, the site's settings
-and events, and who a link is for."""
+"""What the pages share: rendering a page, the security headers every response carries, the
+error page, the text of a form field, the rate limiter, the site's settings and events, and who
+a link is for."""
 
+import base64
+import hashlib
+import logging
 import time
-from collections import defaultdict, deque
+import unicodedata
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 
 from sqlalchemy import select
 from starlette.requests import Request
@@ -18,6 +25,9 @@ from tasks.common.districts import load_districts
 from tasks.common.templating import environment
 from tasks.common.tokens import InvalidTokenError, Purpose, verify_token
 
+STYLESHEET = "web/_style.css"
+logger = logging.getLogger(__name__)
+
 
 def page(name: str, context: dict[str, object], status: int = 200) -> HTMLResponse:
     """The template templates/web/<name> rendered as an HTML response."""
@@ -25,8 +35,29 @@ def page(name: str, context: dict[str, object], status: int = 200) -> HTMLRespon
     return HTMLResponse(html, status_code=status)
 
 
+@cache
+def security_headers() -> dict[str, str]:
+    """What every response tells the browser: no scripts, no frames, no other site's anything,
+    and only the pages' own stylesheet, allowed by its hash; no Referer, since tokens are in
+    the URLs; nothing cached, since a page shows a person's answer or the door's list."""
+    css = environment(TEMPLATES_DIR).get_template(STYLESHEET).render()
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    policy = (
+        f"default-src 'none'; style-src 'sha256-{digest}'; form-action 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    )
+    return {
+        "Content-Security-Policy": policy,
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+    }
+
+
 def error_page(status: int, language: str = "hi") -> HTMLResponse:
-    return page("error.html.j2", {"lang": language}, status=status)
+    """The page for a bad link (400, 404, 405), too many tries (429) or a failure of ours."""
+    return page("error.html.j2", {"lang": language, "status": status}, status=status)
 
 
 def invalid_link() -> HTMLResponse:
@@ -38,36 +69,95 @@ def too_many_posts(language: str = "hi") -> HTMLResponse:
     return error_page(429, language)
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def form_text(values: Mapping[str, object], name: str, limit: int) -> str:
+    """A form or query field as one line of at most `limit` characters: runs of spaces made one,
+    control characters (which PostgreSQL refuses, NUL among them) dropped, a file ignored."""
+    value = values.get(name)
+    if not isinstance(value, str):
+        return ""
+    kept = "".join(char for char in value if char.isspace() or unicodedata.category(char) != "Cc")
+    return " ".join(kept.split())[:limit]
 
 
-class PostLimiter:
-    """At most `limit` POSTs per key in `window` seconds."""
+class RateLimiter:
+    """At most `limit` hits per key in `window` seconds. Memory stays bounded: a key whose hits
+    are all older than the window is forgotten, and beyond `max_keys` keys the one hit least
+    recently goes first."""
 
-    def __init__(self, limit: int, window: float = 600.0) -> None:
-        self.limit, self.window = limit, window
-        self.seen: defaultdict[str, deque[float]] = defaultdict(deque)
+    def __init__(
+        self,
+        limit: int,
+        window: float = 600.0,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit, self.window, self.max_keys, self.clock = limit, window, max_keys, clock
+        self.hits: OrderedDict[str, deque[float]] = OrderedDict()
 
-    def allow(self, address: str) -> bool:
-        now = time.monotonic()
-        times = self.seen[address]
-        while times and times[0] < now - self.window:
-            times.popleft()
-        if len(times) >= self.limit:
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def exceeded(self, key: str) -> bool:
+        """Whether the key has used up its hits; asking counts nothing."""
+        hits = self.hits.get(key)
+        if hits is None:
             return False
-        times.append(now)
+        now = self.clock()
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        return len(hits) >= self.limit
+
+    def hit(self, key: str) -> None:
+        """Count one hit for the key, whether or not it has any left."""
+        now = self.clock()
+        self.forget_idle(now)
+        hits = self.hits.pop(key, None) or deque(maxlen=self.limit)
+        hits.append(now)
+        self.hits[key] = hits
+        while len(self.hits) > self.max_keys:
+            self.hits.popitem(last=False)
+
+    def allow(self, key: str) -> bool:
+        """Count a hit if the key has hits left; False if it has none."""
+        if self.exceeded(key):
+            return False
+        self.hit(key)
         return True
+
+    def forget_idle(self, now: float) -> None:
+        """Drop the keys with no hit in the window: the least recently hit come first."""
+        while self.hits:
+            latest = self.hits[next(iter(self.hits))]
+            if latest and latest[-1] > now - self.window:
+                return
+            self.hits.popitem(last=False)
 
 
 @dataclass
 class Site:
-    """The settings and events every page serves, and the POST limit per address they share:
+    """The settings and events every page serves, and the limit of invitees' POSTs per address:
     generous, as many invitees share one carrier-grade NAT address on mobile networks."""
 
     settings: Settings
     events: dict[str, Event]
-    per_address: PostLimiter = field(default_factory=lambda: PostLimiter(limit=300))
+    per_address: RateLimiter = field(default_factory=lambda: RateLimiter(limit=300))
+    warned_of_forwarding: bool = False
+
+    def client_address(self, request: Request) -> str:
+        """The peer's address, or the client's that a trusted proxy saw: uvicorn puts it in the
+        peer's place (`karyashala rsvp serve`, KARYASHALA_TRUSTED_PROXIES)."""
+        if (
+            not self.settings.trusted_proxies
+            and not self.warned_of_forwarding
+            and "x-forwarded-for" in request.headers
+        ):
+            self.warned_of_forwarding = True
+            logger.warning(
+                "X-Forwarded-For is ignored, as KARYASHALA_TRUSTED_PROXIES is empty. If a reverse "
+                "proxy is in front, name it there: otherwise every client counts as the proxy "
+                "and shares its limits."
+            )
+        return request.client.host if request.client else "unknown"
 
 
 @dataclass(frozen=True)

@@ -14,24 +14,50 @@ def rsvp_serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8750,
 ) -> None:
-    """Serve the answer and opt-out pages (put a reverse proxy with TLS in front)."""
+    """Serve the answer, opt-out and check-in pages (put a reverse proxy with TLS in front and
+    name it in KARYASHALA_TRUSTED_PROXIES)."""
     import uvicorn
 
-    from web.app import create_app
+    from config.settings import load_settings
+    from web.app import create_app, logging_config
 
     with operator_errors():
-        uvicorn.run(create_app(), host=host, port=port, proxy_headers=True)
+        settings = load_settings()
+        trusted_proxies = settings.trusted_proxies.strip()
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            # X-Forwarded-For names the client only when a proxy we trust sent it.
+            proxy_headers=bool(trusted_proxies),
+            forwarded_allow_ips=trusted_proxies,
+            log_config=logging_config(),
+        )
 
 
 @rsvp_app.command("pin")
-def rsvp_pin(event: EventOption) -> None:
+def rsvp_pin(
+    event: EventOption,
+    rotate: Annotated[
+        bool,
+        typer.Option(
+            "--rotate",
+            help="Make a new PIN: the old one stops working and every volunteer signed in "
+            "with it signs in again.",
+        ),
+    ] = False,
+) -> None:
     """Print the event's check-in PIN for the volunteers at the door (/c/<event id>)."""
     from config.event import load_event
     from config.settings import load_settings
-    from tasks.common.tokens import volunteer_pin
+    from web.check_in import door_pin, rotate_door_pin
 
     with operator_errors():
         event_config = load_event(event)
     settings = load_settings()
+    if rotate:
+        rotate_door_pin(settings.store_url, event_config.id)
     out.print(f"Check-in page: {settings.public_url.rstrip('/')}/c/{event_config.id}")
-    out.print(f"Volunteer PIN: {volunteer_pin(settings.signing_secret(), event_config.id)}")
+    out.print(f"Volunteer PIN: {door_pin(settings, event_config.id)}")
+    if rotate:
+        out.print("The old PIN no longer works; volunteers signed in with it sign in again.")

@@ -4,6 +4,7 @@ for a volunteer's sign-in at the door (event id and the name they gave)."""
 import base64
 import hashlib
 import hmac
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -51,6 +52,16 @@ def _loads(key: str, purpose: Purpose, token: str, max_age_seconds: int | None) 
         raise InvalidTokenError("invalid") from None
 
 
+def ascii_digits(typed: str) -> str:
+    """What a person typed, with digits of any script as ASCII digits (१२३ is 123) and no
+    spaces: phones in Hindi type Devanagari digits."""
+    return "".join(
+        str(unicodedata.decimal(char)) if char.isdecimal() else char
+        for char in typed
+        if not char.isspace()
+    )
+
+
 def check_in_code(key: str, event_id: str, person_id: int) -> str:
     """A short code a volunteer can type at the door: person id plus 6 signed characters."""
     digest = hmac.new(key.encode(), f"check-in:{event_id}:{person_id}".encode(), hashlib.sha256)
@@ -60,32 +71,47 @@ def check_in_code(key: str, event_id: str, person_id: int) -> str:
 
 def verify_check_in_code(key: str, event_id: str, code: str) -> int:
     """The person id a check-in code stands for; InvalidTokenError if it was not made by us."""
-    person_part, _, _ = code.strip().upper().partition("-")
-    if not person_part.isdigit():
+    typed = ascii_digits(code).upper()
+    person_part, _, _ = typed.partition("-")
+    if not (person_part.isascii() and person_part.isdigit()):
         raise InvalidTokenError("invalid")
     expected = check_in_code(key, event_id, int(person_part))
-    if not hmac.compare_digest(expected, code.strip().upper()):
+    if not hmac.compare_digest(expected.encode(), typed.encode()):
         raise InvalidTokenError("invalid")
     return int(person_part)
 
 
-def volunteer_pin(key: str, event_id: str) -> str:
-    """The event's door PIN for volunteers: six digits, derived, so nothing more is stored."""
-    digest = hmac.new(key.encode(), f"volunteer-pin:{event_id}".encode(), hashlib.sha256)
+def volunteer_pin(key: str, event_id: str, salt: str = "") -> str:
+    """The event's door PIN for volunteers: six digits derived from the signing key and the
+    event's PIN salt (kept in the store; a new salt is a new PIN). The empty salt gives the
+    first PIN, the one derived before PINs could be changed."""
+    message = f"volunteer-pin:{event_id}" + (f":{salt}" if salt else "")
+    digest = hmac.new(key.encode(), message.encode(), hashlib.sha256)
     return f"{int.from_bytes(digest.digest()[:8], 'big') % 1_000_000:06d}"
 
 
-def sign_volunteer_session(key: str, event_id: str, volunteer: str) -> str:
-    """What the door keeps on a volunteer's phone once they signed in with the PIN."""
-    return str(_serializer(key, "volunteer").dumps([event_id, volunteer]))
+def pin_matches(typed: str, pin: str) -> bool:
+    """Whether what a volunteer typed is the PIN, in any script's digits, spaces ignored."""
+    return hmac.compare_digest(ascii_digits(typed).encode(), pin.encode())
 
 
-def verify_volunteer_session(key: str, event_id: str, token: str, max_age_seconds: int) -> str:
-    """The volunteer a session is for; InvalidTokenError if altered, too old or another event's."""
+def sign_volunteer_session(key: str, event_id: str, pin_salt: str, volunteer: str) -> str:
+    """What the door keeps on a volunteer's phone once they signed in with the PIN; it names
+    the PIN's salt, so a new PIN ends it."""
+    return str(_serializer(key, "volunteer").dumps([event_id, pin_salt, volunteer]))
+
+
+def verify_volunteer_session(
+    key: str, event_id: str, pin_salt: str, token: str, max_age_seconds: int
+) -> str:
+    """The volunteer a session is for; InvalidTokenError if altered, too old, another event's
+    or signed in with a PIN that has since been changed."""
     try:
-        signed_event_id, volunteer = _loads(key, "volunteer", token, max_age_seconds)
+        signed_event_id, signed_salt, volunteer = _loads(key, "volunteer", token, max_age_seconds)
     except (ValueError, TypeError):
         raise InvalidTokenError("invalid") from None
     if signed_event_id != event_id:
         raise InvalidTokenError("another event")
+    if signed_salt != pin_salt:
+        raise InvalidTokenError("an old PIN")
     return str(volunteer)
