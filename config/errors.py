@@ -1,5 +1,9 @@
 """Errors an operator sees: each says what is wrong, where, and what to do."""
 
+from pydantic import ValidationError
+
+ENV_PREFIX = "KARYASHALA_"
+
 
 class KaryashalaError(Exception):
     """An error meant for the operator; the CLI prints it without a traceback."""
@@ -11,3 +15,16 @@ class EventConfigError(KaryashalaError):
 
 class RosterSourceError(KaryashalaError):
     """The roster cannot be read: a missing file, a missing column, an unreachable sheet."""
+
+
+class SettingsError(KaryashalaError):
+    """A KARYASHALA_* environment variable holds a value that cannot be used."""
+
+    @classmethod
+    def of(cls, error: ValidationError) -> "SettingsError":
+        """One line naming each variable and what it needs; never the value (it may be secret)."""
+        problems = "; ".join(
+            f"{ENV_PREFIX}{'_'.join(str(part) for part in item['loc']).upper()}: {item['msg']}"
+            for item in error.errors()
+        )
+        return cls(f"{problems}. Fix or unset it (the README's Settings table lists each one).")

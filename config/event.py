@@ -164,7 +164,15 @@ class Stage(Model):
     @field_validator("at")
     @classmethod
     def _readable_time(cls, value: str) -> str:
-        if STAGE_OFFSET.match(value.strip()):
+        offset = STAGE_OFFSET.match(value.strip())
+        if offset:
+            if offset["hour"] is not None and (
+                int(offset["hour"]) > 23 or int(offset["minute"]) > 59
+            ):
+                raise ValueError(
+                    f"{value!r} has no such time of day: write hours 0 to 23 and minutes 0 to "
+                    "59, e.g. '-1d 18:00'"
+                )
             return value.strip()
         try:
             parsed = datetime.fromisoformat(value)
@@ -291,6 +299,11 @@ class Event(Model):
     outcome: Outcome = Field(
         default_factory=Outcome, description="What happened; for the summary press note."
     )
+    ops: list[str] = Field(
+        default_factory=list,
+        description="Email addresses of the ops staff who hear, from the Prefect server, when a "
+        "run waits for review, fails or stops at the daily quota (set up by karyashala deploy).",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -315,6 +328,20 @@ class Event(Model):
         repeated = sorted({stage_id for stage_id in ids if ids.count(stage_id) > 1})
         if repeated:
             raise ValueError(f"stage ids must be unique; repeated: {', '.join(repeated)}")
+        return self
+
+    @model_validator(mode="after")
+    def _stages_before_the_end(self) -> "Event":
+        """Only a stage for after the event (a thank-you) may run once the event is over."""
+        for index, stage in enumerate(self.stages):
+            runs_at = stage.runs_at(self.starts_at)
+            if runs_at > self.ends_at and not stage.after_event:
+                raise ValueError(
+                    f"stages.{index}.at: stage {stage.id!r} ({stage.at!r}) would run at "
+                    f"{runs_at.astimezone(ZoneInfo(self.timezone)):%Y-%m-%d %H:%M}, after the "
+                    f"event ends ({self.ends_at:%Y-%m-%d %H:%M}): time it before the end, or "
+                    "mark it `after_event: true` if it is meant for after the event"
+                )
         return self
 
     @model_validator(mode="after")
@@ -367,12 +394,25 @@ def resolve_event_path(event: str | Path) -> Path:
 def load_event(event: str | Path) -> Event:
     """Load and validate an event file; errors name the file, the field and what is expected."""
     path = resolve_event_path(event)
+    content = path.read_bytes()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = content[: error.start].count(b"\n") + 1
+        raise EventConfigError(
+            f"{path}: line {line} is not UTF-8 text: save the file as UTF-8 and run again."
+        ) from None
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise EventConfigError(f"{path}:{where}: not valid YAML ({error}).") from None
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
+        what = ", ".join(
+            str(part)
+            for part in (getattr(error, "context", None), getattr(error, "problem", None))
+            if part
+        )
+        raise EventConfigError(f"{path}:{where} not valid YAML ({what or 'unreadable'}).") from None
     if not isinstance(raw, dict):
         raise EventConfigError(f"{path}: expected a mapping of event fields at the top level.")
     try:
@@ -380,8 +420,11 @@ def load_event(event: str | Path) -> Event:
     except ValidationError as error:
         lines = [f"{path}: {error.error_count()} problem(s) in the event file:"]
         for item in error.errors():
-            field = ".".join(str(part) for part in item["loc"]) or "(top level)"
-            lines.append(f"  - {field}: {item['msg']}")
+            field = ".".join(str(part) for part in item["loc"])
+            message = item["msg"]
+            if not field:  # a check across fields names them itself
+                message = message.removeprefix("Value error, ")
+            lines.append(f"  - {field}: {message}" if field else f"  - {message}")
         raise EventConfigError("\n".join(lines)) from None
     roster = event_model.roster
     if roster.path is not None and not roster.path.is_absolute():

@@ -143,7 +143,55 @@ def secret_block_value(name: str) -> Any:
 
 
 def load_settings() -> Settings:
-    """Read the settings afresh, so a changed environment takes effect in the same process."""
-    settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Read the settings afresh, so a changed environment takes effect in the same process.
+
+    A value that cannot be used is a SettingsError naming its variable. Every entry point reads
+    the settings before it writes anything, so this is where the process's files become
+    private (umask 077: files 0600, folders 0700): the data dir holds the store, Prefect's home,
+    previews, problem lists and press drafts, all with people's data in them.
+    """
+    import os
+
+    from pydantic import ValidationError
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from config.errors import SettingsError
+
+    os.umask(0o077)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise SettingsError.of(error) from None
+    if settings.database_url:
+        # Only the part before :// is repeated: the rest may hold a password.
+        fix = (
+            "write it as postgresql+psycopg://USER@HOST/DATABASE or sqlite:///PATH, or unset it "
+            "for SQLite in the data dir"
+        )
+        try:
+            url = make_url(settings.database_url)
+        except ArgumentError:
+            raise SettingsError(f"KARYASHALA_DATABASE_URL is not a URL: {fix}.") from None
+        try:
+            dialect = url.get_dialect()
+        except ArgumentError:
+            raise SettingsError(
+                f"KARYASHALA_DATABASE_URL names a kind of database not known here "
+                f"({url.drivername!r}): {fix}."
+            ) from None
+        try:
+            dialect.import_dbapi()
+        except ImportError:
+            raise SettingsError(
+                f"KARYASHALA_DATABASE_URL needs a driver that is not installed "
+                f"({url.drivername!r}): {fix}."
+            ) from None
+    try:
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        raise SettingsError(
+            f"KARYASHALA_DATA_DIR: cannot create the folder {settings.data_dir} "
+            f"({error.strerror}): set it to a folder this user can write."
+        ) from None
     return settings

@@ -1,1 +1,1 @@
-"""Deployments: an event's dates turned into schedules on a Prefect server."""
+"""Deployments: an event's dates turned into schedules on a Prefect server, and mail to its ops."""

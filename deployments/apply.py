@@ -1,4 +1,5 @@
-"""Put an event's deployments, its work pool and the global rate limits on a Prefect server.
+"""Put an event's deployments, its work pool, the global rate limits and the automations that
+mail its ops on a Prefect server.
 
 Applying is an upsert by name: deploying again updates, never duplicates, and moves every
 schedule to the event's current dates; deployments of stages the event no longer has go.
@@ -21,12 +22,14 @@ from prefect.types.entrypoint import EntrypointType
 
 from config.event import Event
 from config.settings import SHEETS_RATE_LIMIT, SMTP_RATE_LIMIT, Settings
+from deployments.notify import ops_mail, put_ops_notices
 from deployments.plan import PlannedDeployment, event_tags, plan_event
 from deployments.secrets import existing_secret_settings
 from flows.collect_confirmations import collect_confirmations
 from flows.press_note import press_note
 from flows.send_stage import send_stage
 from flows.sync_roster import sync_roster
+from tasks.mail.outbox import LocalOutbox
 
 FLOWS: dict[str, Flow[..., object]] = {
     flow.name: flow  # type: ignore[misc]
@@ -40,6 +43,14 @@ class Deployed:
     full_name: str
     deployment_id: str
     rrule: str | None
+
+
+@dataclass(frozen=True)
+class DeployedEvent:
+    deployments: list[Deployed]
+    removed: list[str]
+    notices: list[str]  # the automations that mail the event's ops
+    no_mail_server: bool  # ops are named but no SMTP server is set: their notices stay as they were
 
 
 def ensure_work_pool(name: str) -> None:
@@ -103,9 +114,10 @@ def remove_stale(event: Event, keep: set[str]) -> list[str]:
 
 
 def deploy_event(
-    event: Event, event_ref: str, settings: Settings
-) -> tuple[list[Deployed], list[str]]:
-    """The work pool, the rate limits, and every deployment of the event's timeline."""
+    event: Event, event_ref: str, settings: Settings, outbox: LocalOutbox | None = None
+) -> DeployedEvent:
+    """The work pool, the rate limits, every deployment of the event's timeline, and the mail to
+    its ops (through KARYASHALA_SMTP_HOST, else through outbox when one is given)."""
     ensure_work_pool(settings.work_pool)
     ensure_rate_limit(SMTP_RATE_LIMIT, settings.smtp_per_minute or DEFAULT_SMTP_PER_MINUTE)
     ensure_rate_limit(SHEETS_RATE_LIMIT, settings.sheets_per_minute)
@@ -114,4 +126,7 @@ def deploy_event(
         Deployed(item.full_name, apply_planned(item, event, settings), item.rrule) for item in plan
     ]
     removed = remove_stale(event, {item.full_name for item in plan})
-    return deployed, removed
+    block = ops_mail(settings, event.ops, outbox) if event.ops else None
+    if event.ops and block is None:
+        return DeployedEvent(deployed, removed, [], no_mail_server=True)
+    return DeployedEvent(deployed, removed, put_ops_notices(event, block), no_mail_server=False)

@@ -2,6 +2,10 @@
 
 A fixed date is a one-off RRule (COUNT=1) in the event's time zone, because a cron for a date
 repeats every year; hourly work is an RRule bounded by UNTIL, so it stops after the event.
+
+A deployment's name starts with what tells it apart from its flow's others (the stage, the kind
+of note): the UI's list shows about 18 characters of a name. The event follows, since a name is
+unique per flow across events; the event's tag and the description say it in full too.
 """
 
 from dataclasses import dataclass, field
@@ -49,6 +53,11 @@ def event_tags(event: Event) -> list[str]:
     return ["karyashala", f"event:{event.id}"]
 
 
+def deployment_name(event: Event, part: str | None = None) -> str:
+    """The part that differs first, then the event: `invitation · haryana-it-workshop`."""
+    return event.id if part is None else f"{part} · {event.id}"
+
+
 def plan_event(event: Event, event_ref: str) -> list[PlannedDeployment]:
     """sync hourly from weeks before; each stage once at its time; collect hourly until the
     event is over; the summary note once after it; the announcement on demand."""
@@ -61,7 +70,7 @@ def plan_event(event: Event, event_ref: str) -> list[PlannedDeployment]:
     plan = [
         PlannedDeployment(
             "sync-roster",
-            event.id,
+            deployment_name(event),
             {"event": event_ref},
             f"Roster of {event.id}: hourly from {SYNC_DAYS_BEFORE} days before until it ends.",
             hourly(sync_from, event.ends_at, zone),
@@ -69,7 +78,7 @@ def plan_event(event: Event, event_ref: str) -> list[PlannedDeployment]:
         ),
         PlannedDeployment(
             "collect-confirmations",
-            event.id,
+            deployment_name(event),
             {"event": event_ref},
             f"Answers and attendance of {event.id}: hourly from the first mail until an hour "
             "after it ends.",
@@ -78,7 +87,7 @@ def plan_event(event: Event, event_ref: str) -> list[PlannedDeployment]:
         ),
         PlannedDeployment(
             "press-note",
-            f"{event.id}-announcement",
+            deployment_name(event, "announcement"),
             {"event": event_ref, "kind": "announcement", "review": True},
             f"The announcement of {event.id}, run on demand; waits for review.",
             None,
@@ -86,7 +95,7 @@ def plan_event(event: Event, event_ref: str) -> list[PlannedDeployment]:
         ),
         PlannedDeployment(
             "press-note",
-            f"{event.id}-summary",
+            deployment_name(event, "summary"),
             {"event": event_ref, "kind": "summary", "review": True},
             f"The summary of {event.id}, {SUMMARY_HOURS_AFTER} hours after it ends; waits for "
             "review.",
@@ -98,7 +107,7 @@ def plan_event(event: Event, event_ref: str) -> list[PlannedDeployment]:
         plan.append(
             PlannedDeployment(
                 "send-stage",
-                f"{event.id}-{stage.id}",
+                deployment_name(event, stage.id),
                 {"event": event_ref, "stage": stage.id},
                 f"The {stage.id} mails of {event.id}, once, at "
                 f"{runs_at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone}).",

@@ -3,8 +3,9 @@ review in the Prefect UI; only an approved note is saved as final and goes to th
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Literal
 
-from prefect import flow, pause_flow_run
+from prefect import flow, get_run_logger, pause_flow_run
 from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
 from pydantic import Field
@@ -12,11 +13,16 @@ from pydantic import Field
 from config.event import Event, Outcome, Quote, SpeakerPoint, Text, load_event
 from config.settings import Settings, load_settings
 from flows.common import current_run_id
+from flows.forms import LongText, OptionalDateTime, artifact_link, ended_as, with_initial_data
 from store.models import utc_now
+from tasks.common.escaping import markdown_text
+from tasks.common.privacy import mask_contacts
+from tasks.press.facts import PressFacts
 from tasks.press.files import DRAFT, awaiting_review, mark_not_approved, note_files
 from tasks.press.render import Kind, render_sections, with_embargo
-from tasks.press.report import PressReport
+from tasks.press.report import NoteState, PressReport
 from tasks.press.tasks import (
+    note_artifact_key,
     plan_press_mail,
     publish_note,
     read_facts,
@@ -25,14 +31,38 @@ from tasks.press.tasks import (
     write_final,
 )
 
+ReviewDecision = Literal["approve", "keep as draft", "reject"]
+# How the runs list names a run a reviewer did not approve (an approval ends "Completed").
+END_NAMES: dict[NoteState, str] = {"kept as draft": "Kept as draft", "rejected": "Rejected"}
+
 
 class PressNoteReview(RunInput):
-    """The review form in the Prefect UI. Nothing is approved or sent unless ticked."""
+    """The review form in the Prefect UI. Nothing is approved or sent unless chosen; an edit is
+    kept as a new draft version whatever is chosen."""
 
-    approve: bool = Field(default=False, description="Approve this note as the final version.")
-    edited_text: str = Field(
+    edited_text: LongText = Field(
         default="",
-        description="The draft (Markdown): what you change here replaces it as a whole.",
+        description="The note in Markdown: Hindi, a line `---`, then English. What you change "
+        "here replaces it as a whole and is saved as a new draft version, whatever you decide.",
+    )
+    decision: ReviewDecision = Field(
+        default="keep as draft",
+        description="**approve**: save it as the final version (and mail it, if ticked below). "
+        "**keep as draft**: nothing is final yet; your changes wait for a later review or "
+        "`karyashala press-note approve`. **reject**: this version is not to go out.",
+    )
+    note: str = Field(
+        default="",
+        description="Why, in a line: kept in the run's log and shown with the note's versions.",
+    )
+    embargo: OptionalDateTime = Field(
+        default=None,
+        description="On approval: not to be published before this time, printed on top of the "
+        "note. Empty: no embargo. Pick the time zone too (Asia / Calcutta is IST).",
+    )
+    send_to_media: bool = Field(
+        default=False,
+        description="On approval: mail the note, with its Word file, to the event's media list.",
     )
 
     def edit_of(self, draft: str) -> str | None:
@@ -40,20 +70,26 @@ class PressNoteReview(RunInput):
         text = self.edited_text.strip()
         return text + "\n" if text and text != draft.strip() else None
 
-    points: list[SpeakerPoint] = Field(
-        default_factory=list, description="Main points by speaker (summary)."
-    )
-    quotes: list[Quote] = Field(default_factory=list, description="Quotes (summary).")
-    decisions: list[Text] = Field(default_factory=list, description="Decisions (summary).")
-    photo_captions: list[Text] = Field(default_factory=list, description="Photo captions.")
-    embargo: datetime | None = Field(
-        default=None, description="Not to be published before this time (printed on top)."
-    )
-    send_to_media: bool = Field(
-        default=False, description="Mail the approved note to the event's media list."
-    )
+    def outcome(self, drafted: Outcome) -> Outcome:
+        """What happened, as the review has it: the announcement's form does not ask."""
+        return drafted
 
-    def outcome(self) -> Outcome:
+
+class SummaryReview(PressNoteReview):
+    """The summary's review form: what happened, too, to write the note again with."""
+
+    points: list[SpeakerPoint] = Field(
+        default_factory=list,
+        description="Main points by speaker. Changing these lists writes the note again, "
+        "unless you edited its text above.",
+    )
+    quotes: list[Quote] = Field(default_factory=list, description="Quotes, printed as said.")
+    decisions: list[Text] = Field(
+        default_factory=list, title="Decisions taken", description="What the event decided."
+    )
+    photo_captions: list[Text] = Field(default_factory=list, description="Photo captions.")
+
+    def outcome(self, drafted: Outcome) -> Outcome:
         return Outcome(
             points=self.points,
             quotes=self.quotes,
@@ -62,12 +98,21 @@ class PressNoteReview(RunInput):
         )
 
 
-def review_description(kind: Kind, folder: Path, draft: str) -> str:
-    return (
-        f"**Review the {kind} ({folder.name}).** Tick *approve* to save it as final; edit the "
-        "text, or change the points, quotes, decisions and captions (the note is written "
-        "again with them). Tick *send to media* to mail it to the media list.\n\n---\n\n" + draft
+REVIEW_FORMS: dict[Kind, type[PressNoteReview]] = {
+    "announcement": PressNoteReview,
+    "summary": SummaryReview,
+}
+
+
+def review_lead(event_id: str, kind: Kind, version: str, problem: str | None) -> str:
+    """What the form says first: which version, where to read it as it will print, and what
+    was wrong with the last answer."""
+    link = artifact_link(note_artifact_key(event_id, kind), "the note as it will print")
+    lead = (
+        f"**Review the {kind}, {version}.** Read {link}; edit the text below if need be, then "
+        "choose a decision further down."
     )
+    return f"**{markdown_text(problem)}**\n\n{lead}" if problem else lead
 
 
 @flow(name="press-note", flow_run_name="press-note {event} {kind}")
@@ -97,51 +142,100 @@ def press_note(event: str, kind: Kind, review: bool = True) -> PressReport:
     )
     if not review:
         return report
-    form = PressNoteReview.with_initial_data(
-        description=review_description(kind, folder, draft),
-        approve=False,
-        edited_text=draft,
-        **event_config.outcome.model_dump(),
+    answer = ask_review(event_config, kind, folder.name, draft, settings)
+    if answer is None:
+        # Prefect ends a run whose pause ran out as Failed, whatever it returns.
+        mark_not_approved(folder)
+        publish_note(event_config.id, kind, folder, draft, "no decision in time", utc_now())
+        return report.model_copy(update={"state": "not approved"})
+    revised = revised_note(event_config, kind, facts, draft, answer, settings)
+    if revised is not None:
+        folder, report = save_revision(settings, event_config.id, kind, revised, report)
+        draft = revised
+    note = answer.note.strip()
+    get_run_logger().info(
+        "Review of the %s, %s: %s%s",
+        kind,
+        folder.name,
+        answer.decision,
+        f" ({mask_contacts(note)})" if note else "",
     )
+    if answer.decision == "approve":
+        return save_approved(event_config, kind, folder, draft, answer, settings, report)
+    state: NoteState = "kept as draft"
+    if answer.decision == "reject":
+        mark_not_approved(folder)
+        state = "rejected"
+    publish_note(event_config.id, kind, folder, draft, state, utc_now(), note)
+    return ended_as(
+        END_NAMES[state],
+        f"The {kind} {folder.name} was {state}: nothing is final, nothing was sent.",
+        report.model_copy(update={"state": state, "note": note or None}),
+    )
+
+
+def ask_review(
+    event: Event, kind: Kind, version: str, draft: str, settings: Settings
+) -> PressNoteReview | None:
+    """Pause for the review form until an answer names only speakers the event has (a
+    rejection need not); None when nobody answered in time."""
+    form = REVIEW_FORMS[kind]
+    values: dict[str, Any] = {"edited_text": draft}
+    if issubclass(form, SummaryReview):
+        values.update(event.outcome)
+    problem: str | None = None
     while True:
         try:
-            decision = pause_flow_run(
-                wait_for_input=form, timeout=settings.approval_timeout_seconds, poll_interval=2
+            answer = pause_flow_run(
+                wait_for_input=with_initial_data(
+                    form, lead=review_lead(event.id, kind, version, problem), **values
+                ),
+                timeout=settings.approval_timeout_seconds,
+                poll_interval=2,
             )
         except FlowPauseTimeout:
-            decision = PressNoteReview()
-        if not decision.approve:
-            mark_not_approved(folder)
-            publish_note(event_config.id, kind, folder, draft, "not approved", utc_now())
-            return report.model_copy(update={"state": "not approved"})
-        problem = unknown_speaker(event_config, decision)
-        if problem is None:
-            break
+            return None
+        problem = unknown_speaker(event, answer)
+        if problem is None or answer.decision == "reject":
+            return answer
         # Ask again with what the reviewer entered, rather than fail and lose it.
-        form = PressNoteReview.with_initial_data(
-            description=f"**{problem}**\n\n" + review_description(kind, folder, draft),
-            approve=False,
-            edited_text=decision.edited_text,
-            embargo=decision.embargo,
-            send_to_media=decision.send_to_media,
-            **decision.outcome().model_dump(),
-        )
-    edit = decision.edit_of(draft)
-    if edit is None and decision.outcome() != event_config.outcome:
-        draft = render_sections(
-            event_config, kind, facts, decision.outcome(), settings.press_month_spelling
-        )
-    return save_approved(event_config, kind, folder, edit or draft, decision, settings, report)
+        values = dict(answer)
 
 
-def unknown_speaker(event: Event, decision: PressNoteReview) -> str | None:
+def unknown_speaker(event: Event, answer: PressNoteReview) -> str | None:
     """What is wrong with the points of a review, if a point names someone not speaking."""
-    for index, point in enumerate(decision.outcome().points):
+    for index, point in enumerate(answer.outcome(event.outcome).points):
         try:
             event.dignitary(point.speaker)
         except ValueError as error:
-            return f"Point {index + 1}: {error}. Correct the name and approve again."
+            return f"Point {index + 1}: {error}. Correct the name and submit again."
     return None
+
+
+def revised_note(
+    event: Event,
+    kind: Kind,
+    facts: PressFacts,
+    draft: str,
+    answer: PressNoteReview,
+    settings: Settings,
+) -> str | None:
+    """The note as the review left it, if it changed: the reviewer's own text, else the note
+    written again with their points, quotes, decisions and captions."""
+    edit = answer.edit_of(draft)
+    outcome = answer.outcome(event.outcome)
+    if edit is not None or outcome == event.outcome or unknown_speaker(event, answer):
+        return edit
+    rewritten = render_sections(event, kind, facts, outcome, settings.press_month_spelling)
+    return rewritten if rewritten != draft else None
+
+
+def save_revision(
+    settings: Settings, event_id: str, kind: Kind, markdown: str, report: PressReport
+) -> tuple[Path, PressReport]:
+    """A reviewed text as a new draft version beside the one reviewed, which stays as it was."""
+    folder, files = write_draft(settings.event_output_dir(event_id), kind, markdown)
+    return folder, report.model_copy(update={"version": folder.name, **files.model_dump()})
 
 
 def save_approved(
@@ -149,19 +243,20 @@ def save_approved(
     kind: Kind,
     folder: Path,
     body: str,
-    decision: PressNoteReview,
+    answer: PressNoteReview,
     settings: Settings,
     report: PressReport,
 ) -> PressReport:
-    """Save the approved text beside the draft and, when asked, mail it to the media list."""
-    final_text = with_embargo(body, decision.embargo, event, settings.press_month_spelling)
+    """Save the approved text beside its draft and, when asked, mail it to the media list."""
+    final_text = with_embargo(body, answer.embargo, event, settings.press_month_spelling)
     final = write_final(folder, final_text)
-    publish_note(event.id, kind, folder, final_text, "approved", utc_now())
+    note = answer.note.strip()
+    publish_note(event.id, kind, folder, final_text, "approved", utc_now(), note)
     sent = failed = 0
     stopped: str | None = None
-    if decision.send_to_media and not event.media:
+    if answer.send_to_media and not event.media:
         stopped = "the event file has no media list: nothing was sent"
-    elif decision.send_to_media:
+    elif answer.send_to_media:
         plan_press_mail(settings.store_url, event, kind, settings.mail_from)
         result = send_to_media(settings.store_url, event, kind, final_text, final, current_run_id())
         sent, failed, stopped = result.sent, result.failed, result.stopped
@@ -169,6 +264,7 @@ def save_approved(
         update={
             "state": "approved",
             "final": final,
+            "note": note or None,
             "sent": sent,
             "failed": failed,
             "stopped": stopped,
@@ -189,7 +285,8 @@ def approve_press_note(
     Args:
         event: Event id (a file under config/events/) or a path to an event YAML file.
         kind: announcement or summary.
-        edited_text: Markdown that replaces the draft as a whole; empty keeps the draft.
+        edited_text: Markdown that replaces the draft as a whole (saved as a new draft version
+            first); empty keeps the draft.
         embargo: Not to be published before this time (printed on top of the note).
         send_to_media: Mail the approved note to the event's media list.
     """
@@ -204,8 +301,10 @@ def approve_press_note(
         state="awaiting review",
         **note_files(folder, DRAFT).model_dump(),
     )
-    decision = PressNoteReview(
-        approve=True, edited_text=edited_text, embargo=embargo, send_to_media=send_to_media
+    answer = PressNoteReview(
+        decision="approve", edited_text=edited_text, embargo=embargo, send_to_media=send_to_media
     )
-    body = decision.edit_of(draft) or draft
-    return save_approved(event_config, kind, folder, body, decision, settings, report)
+    edit = answer.edit_of(draft)
+    if edit is not None:
+        folder, report = save_revision(settings, event_config.id, kind, edit, report)
+    return save_approved(event_config, kind, folder, edit or draft, answer, settings, report)

@@ -1,24 +1,29 @@
-"""`prefect server start` as a child process, with its UI, for `demo --ui` and the tests.
+"""`prefect server start` as a child process, with its UI, and a process worker beside it, for
+`demo --ui` and the tests.
 
-Run as `python -m karyashala.prefect_server server start …`, this module is that command,
-stopping once the process that started it is gone."""
+Run as `python -m karyashala.prefect_server server start …` (or `worker start …`), this module
+is that command, stopping once the process that started it is gone."""
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
 
 from config.errors import KaryashalaError
-from karyashala.prefect_env import PARENT_PID, exit_with_parent
+from karyashala.prefect_env import PARENT_PID, PARENT_POLL_SECONDS, exit_with_parent
 
 PREFECT = str(Path(sys.executable).parent / "prefect")
-# `prefect server start` through this module, so that a SIGKILLed parent does not leave it up.
+# `prefect server start` and `prefect worker start` through this module, so that a SIGKILLed
+# parent does not leave them up.
 SERVER_START = [sys.executable, "-m", "karyashala.prefect_server", "server", "start"]
+WORKER_START = [sys.executable, "-m", "karyashala.prefect_server", "worker", "start"]
 
 
 def without_prefect_settings() -> dict[str, str]:
@@ -27,12 +32,14 @@ def without_prefect_settings() -> dict[str, str]:
 
 
 def server_environment(home: Path, api_url: str, database_url: str | None) -> dict[str, str]:
-    """The child's environment: its own home and database, no client settings of ours, and our
-    pid, which its watch on its parent checks."""
+    """The child's environment: its own home and database, no client settings of ours, the UI's
+    address (automations link to runs with it), and our pid, which its watch on its parent
+    checks."""
     env = without_prefect_settings()
     env.update(
         PREFECT_HOME=str(home),
         PREFECT_UI_API_URL=api_url,
+        PREFECT_UI_URL=api_url.removesuffix("/api"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT="false",
     )
@@ -60,6 +67,30 @@ def prefect_server(
         try:
             wait_until_healthy(process, url, log, timeout)
             yield url
+        finally:
+            stop_process(process)
+
+
+@contextmanager
+def prefect_worker(
+    api_url: str, pool: str, log: Path, **environment: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A process worker on the pool until the block ends; its flow runs get this process's
+    environment and these settings. Stopping it stops the runs it has in flight.
+
+    It has a session of its own, so that Ctrl+C in the terminal reaches only us: a worker told
+    twice to stop (the terminal's SIGINT, then ours) kills itself at once and leaves its runs."""
+    env = {**os.environ, **environment, "PREFECT_API_URL": api_url, PARENT_PID: str(os.getpid())}
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*WORKER_START, "--pool", pool],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            yield process
         finally:
             stop_process(process)
 
@@ -92,10 +123,43 @@ def wait_until_healthy(
     raise KaryashalaError(f"The Prefect server did not answer within {timeout:.0f} s; see {log}.")
 
 
+def end_runs_with_parent() -> None:
+    """A worker starts each flow run in a session of its own, out of reach of its shutdown when
+    its parent is killed (the server stops then too, and a run waiting for review would wait on
+    it for a day): once the parent is gone, kill the runs' process groups. Linux only (/proc)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        for group in {process_group(child) for child in children(os.getpid())} - {os.getpgrp()}:
+            with suppress(OSError):
+                os.killpg(group, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="end-runs-with-parent", daemon=True).start()
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with suppress(OSError):  # a thread that ended while we looked
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def process_group(pid: int) -> int:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return os.getpgrp()  # gone already: nothing to kill
+
+
 def run_prefect_cli() -> None:
     """The `prefect` console script in this process, its arguments ours, after starting the
     watch on our parent: that server runs uvicorn in process, out of reach of UVICORN_LOOP."""
     exit_with_parent()
+    if sys.argv[1:2] == ["worker"]:
+        end_runs_with_parent()
     from prefect.cli import app
 
     app()

@@ -153,3 +153,68 @@ def test_collect_names_a_missing_event_file_without_a_traceback(tmp_path: Path) 
     assert result.returncode == 2
     assert "Error:" in result.stderr and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("KARYASHALA_SMTP_PORT", "abc", "Input should be a valid integer"),
+        ("KARYASHALA_SMTP_SECURITY", "tls", "Input should be 'none', 'starttls' or 'ssl'"),
+        ("KARYASHALA_DATABASE_URL", "nosuch://x", "names a kind of database not known here"),
+    ],
+)
+def test_an_unusable_setting_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, says: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    result = karyashala("status", "--event", "haryana-it-workshop")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"Error: {variable}") and says in line
+    assert "Fix or unset it" in line or "or unset it for SQLite" in line
+
+
+def test_a_database_url_with_a_password_is_not_repeated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KARYASHALA_DATABASE_URL", "postgresql+nodriver://ops:hunter2@db/k")
+    result = karyashala("status", "--event", "haryana-it-workshop")
+    assert result.returncode == 2
+    assert "hunter2" not in result.stderr and "'postgresql+nodriver'" in result.stderr
+
+
+def test_an_event_file_not_in_utf8_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    event = Path(write_event(tmp_path, {"source": "csv", "path": "roster.csv"}))
+    event.write_bytes(event.read_bytes() + "# Café\n".encode("cp1252"))
+    result = karyashala("collect", "--event", str(event))
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"Error: {event}: line ") and "is not UTF-8 text" in line
+
+
+def test_sheet_text_and_errors_print_as_text_not_markup(tmp_path: Path) -> None:
+    """rich read a role "[link=…]" as a hyperlink, ":x:" as an emoji, "[a-z]" as a style."""
+    role = "[link=https://evil.example/x]संयोजक[/link] :x: [a-z]+"
+    event = make_event(
+        tmp_path, [person_row(name="[bold]अनिल[/bold] :smile:", role=role, email="a@example.org")]
+    )
+    status = karyashala("status", "--event", event)
+    assert status.returncode == 0, status.stderr
+    assert role in status.stdout and "[bold]अनिल[/bold] :smile:" in status.stdout
+    assert "❌" not in status.stdout and "😄" not in status.stdout
+
+    text = Path(event).read_text(encoding="utf-8").replace("email: ईमेल", "email: ईमेल [a-z]+")
+    Path(event).write_text(text, encoding="utf-8")
+    result = karyashala("roster", "sync", "--event", event)
+    assert result.returncode == 2
+    assert "has no column 'ईमेल [a-z]+' (for email)" in result.stderr
+
+
+def test_an_error_inside_a_flow_is_printed_once_without_prefects_traceback(
+    tmp_path: Path,
+) -> None:
+    event = write_event(tmp_path, {"source": "csv", "path": str(tmp_path / "missing.csv")})
+    result = karyashala("collect", "--event", str(event))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("missing.csv does not exist") == 1
+    assert f"Error: The roster file {tmp_path / 'missing.csv'} does not exist" in result.stderr

@@ -8,6 +8,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from config.errors import RosterSourceError
 from flows.collect_confirmations import collect_confirmations
 from flows.sync_roster import sync_roster
 from store.db import engine_for
@@ -152,3 +153,14 @@ def test_coverage_chart_has_a_bar_per_district() -> None:
     svg = answers_chart({"Gurugram": Counter(confirmed=3, declined=1), "Nuh": Counter(no_answer=2)})
     assert svg.count("<rect") == 4  # three bars on a white background
     assert ">Gurugram<" in svg and "confirmed: 3" in svg
+
+
+def test_a_second_answer_column_is_an_error_naming_both(
+    tmp_path: Path, database_url: str, fake_sheets: FakeSheets
+) -> None:
+    event = sheet_event(tmp_path, fake_sheets, [row(1, "हाँ")])
+    fake_sheets.spreadsheets[KEY]["सूची"].rows[0].append(" उत्तर ")
+    with pytest.raises(RosterSourceError) as error:
+        collect_confirmations(event)
+    assert "I ('उत्तर') and K ('उत्तर')" in str(error.value)
+    assert "roster.answer_column must name exactly one" in str(error.value)

@@ -1,5 +1,8 @@
-"""`karyashala demo --ui`: the whole timeline against a local Prefect server that stays up."""
+"""`karyashala demo --ui`: the whole timeline against a local Prefect server that stays up, with
+the sample event deployed and a worker that runs it."""
 
+import base64
+import os
 import queue
 import re
 import signal
@@ -8,15 +11,20 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from karyashala.prefect_server import without_prefect_settings
-from tasks.mail.outbox import free_port
+from karyashala.prefect_env import is_running
+from karyashala.prefect_server import children, without_prefect_settings
+from tasks.mail.outbox import free_port, read_outbox
 
 KARYASHALA = str(Path(sys.executable).parent / "karyashala")
 REVIEW_LINE = re.compile(r"The announcement waits for review: (http://\S+/runs/flow-run/(\S+))")
+TRY_FIRST = re.compile(r"Try (sync-roster/\S+) first: http://\S+/deployments/deployment/([\w-]+)")
+LAST_LINE = re.compile(r"press Ctrl\+C to stop them")
+CHART = re.compile(r"data:image/svg\+xml;base64,([\w+/=]+)")
 
 
 def read_until(process: subprocess.Popen[str], pattern: re.Pattern[str], timeout: float) -> str:
@@ -43,33 +51,81 @@ def read_until(process: subprocess.Popen[str], pattern: re.Pattern[str], timeout
         seen.append(line)
         if pattern.search(line):
             return "".join(seen)
-    raise AssertionError("no review line; the demo printed:\n" + "".join(seen[-40:]))
+    raise AssertionError("no such line; the demo printed:\n" + "".join(seen[-40:]))
 
 
-def test_demo_ui_runs_the_timeline_and_leaves_the_review_form_up(tmp_path: Path) -> None:
-    port = free_port()
+def descendants(pid: int) -> set[int]:
+    """Every live process below pid (its children, theirs, and so on)."""
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for parent in frontier for child in children(parent)}
+        found |= frontier
+    return found
+
+
+def run_to_end(base: str, run_id: str, timeout: float = 300) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run: dict[str, Any] = httpx.get(f"{base}/api/flow_runs/{run_id}", timeout=10).json()
+        if run["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return run
+        time.sleep(1)
+    raise AssertionError(f"run {run_id} did not end within {timeout} s")
+
+
+def latest_markdown(base: str, key: str) -> str:
+    found = httpx.post(
+        f"{base}/api/artifacts/filter",
+        json={"artifacts": {"key": {"any_": [key]}}, "sort": "CREATED_DESC", "limit": 1},
+        timeout=10,
+    ).json()
+    return str(found[0]["data"])
+
+
+def start_demo(directory: Path, port: int) -> subprocess.Popen[str]:
+    """`karyashala demo --ui` as from a terminal of its own: Ctrl+C there signals its whole
+    process group."""
     env = {
         **without_prefect_settings(),
-        "KARYASHALA_DATA_DIR": str(tmp_path / "data"),
+        "KARYASHALA_DATA_DIR": str(directory / "data"),
         "COLUMNS": "200",
     }
     env.pop("KARYASHALA_DATABASE_URL", None)
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [KARYASHALA, "demo", "--ui", "--port", str(port)],
-        cwd=tmp_path,
+        cwd=directory,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        start_new_session=True,
     )
+
+
+def assert_all_gone(processes: set[int]) -> None:
+    """The demo's server, its worker and the run waiting for review are all gone."""
+    assert len(processes) >= 3
+    deadline = time.monotonic() + 30
+    while any(is_running(pid) for pid in processes) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not [pid for pid in processes if is_running(pid)]
+
+
+def test_demo_ui_deploys_the_sample_runs_it_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    port = free_port()
+    process = start_demo(tmp_path, port)
+    processes: set[int] = set()
     try:
-        output = read_until(process, REVIEW_LINE, timeout=420)
+        output = read_until(process, LAST_LINE, timeout=600)
+        processes = descendants(process.pid)
         found = REVIEW_LINE.search(output)
         assert found is not None
         run_id = found.group(2)
         base = f"http://127.0.0.1:{port}"
         run = httpx.get(f"{base}/api/flow_runs/{run_id}", timeout=10).json()
         assert run["state"]["type"] == "PAUSED" and run["parameters"]["kind"] == "announcement"
+        assert run["deployment_id"] is not None  # run by the worker, from its deployment
         assert httpx.get(base, timeout=10).status_code == 200  # the UI is served
         for line in ("Stage invitation", "Checked in at the door", "Press note: summary"):
             assert line in output
@@ -77,9 +133,47 @@ def test_demo_ui_runs_the_timeline_and_leaves_the_review_form_up(tmp_path: Path)
         assert (notes / "announcement" / "v1" / "draft.docx").is_file()
         assert (notes / "summary" / "v1" / "draft.md").is_file()
         assert len(list((tmp_path / "data" / "outbox" / "new").iterdir())) > 100
+
+        # The deployment it names first runs on the worker, to the end.
+        first = TRY_FIRST.search(output)
+        assert first is not None and first.group(1) == "sync-roster/haryana-it-workshop"
+        tried = httpx.post(
+            f"{base}/api/deployments/{first.group(2)}/create_flow_run", json={}, timeout=10
+        ).json()
+        assert run_to_end(base, tried["id"])["state"]["type"] == "COMPLETED"
+
+        # Ops heard that the announcement waits, in the local outbox, with the link to it.
+        waiting = [
+            entry
+            for entry in read_outbox(tmp_path / "data")
+            if "समीक्षा बाकी / Waiting for review" in entry.subject
+        ]
+        assert {entry.to for entry in waiting} == {"media-ops@example.org", "it-cell@example.org"}
+
+        # Collected again after the door closed: coverage counts who came, and its chart says
+        # what its colours and numbers are.
+        coverage = latest_markdown(base, "coverage-summary-haryana-it-workshop")
+        attended = re.search(r"attended \| (\d+) \|", coverage)
+        assert attended is not None and int(attended.group(1)) > 0
+        chart = CHART.search(coverage)
+        assert chart is not None
+        svg = base64.b64decode(chart.group(1)).decode()
+        assert "आ रहे हैं / confirmed" in svg and "the number after a bar: confirmed" in svg
     finally:
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) == 0
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl+C
+        assert process.wait(timeout=120) == 0
     assert (tmp_path / "data" / "prefect-server.log").is_file()
     with pytest.raises(httpx.HTTPError):  # the server went with Ctrl+C
         httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
+    assert_all_gone(processes)
+
+
+def test_a_killed_demo_leaves_nothing_behind(tmp_path: Path) -> None:
+    process = start_demo(tmp_path, free_port())
+    try:
+        read_until(process, LAST_LINE, timeout=600)
+        processes = descendants(process.pid)
+    finally:
+        process.kill()  # no Ctrl+C, no cleanup: the children notice by themselves
+        process.wait()
+    assert_all_gone(processes)

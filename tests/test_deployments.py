@@ -55,6 +55,24 @@ def test_every_flow_parameter_is_described_for_the_run_form() -> None:
             assert spec.get("description"), f"{flow.name}: {name} has no description"
 
 
+def test_names_start_with_what_differs_and_stay_unique_across_events() -> None:
+    workshop = load_event("haryana-it-workshop")
+    another = workshop.model_copy(update={"id": "punjab-it-workshop"})
+    names = {item.full_name for item in plan_event(workshop, workshop.id)}
+    assert names == {
+        "sync-roster/haryana-it-workshop",
+        "collect-confirmations/haryana-it-workshop",
+        "press-note/announcement · haryana-it-workshop",
+        "press-note/summary · haryana-it-workshop",
+        *(f"send-stage/{stage.id} · haryana-it-workshop" for stage in workshop.stages),
+    }
+    for name in names:  # the UI's list shows about 18 characters of a name
+        lead, _, event = name.partition("/")[2].rpartition(" · ")
+        assert event == workshop.id and len(lead) <= 18
+    both = [item.full_name for event in (workshop, another) for item in plan_event(event, event.id)]
+    assert len(set(both)) == len(both)
+
+
 def server_deployments(event_id: str) -> dict[str, Any]:
     with get_client(sync_client=True) as client:
         found = client.read_deployments(
@@ -94,18 +112,18 @@ def test_schedules_fire_once_at_the_right_instant_and_move_with_the_date(
     first = server_deployments(event.id)
     assert set(first) == {item.full_name for item in plan_event(event, str(path))}
     for stage in event.stages:
-        deployment = first[f"send-stage/schedule-test-{stage.id}"]
+        deployment = first[f"send-stage/{stage.id} · schedule-test"]
         assert occurrences(deployment) == [stage.runs_at(event.starts_at)]
         assert deployment.parameters == {"event": str(path), "stage": stage.id}
         assert "event:schedule-test" in deployment.tags
-    invitation = first["send-stage/schedule-test-invitation"]
+    invitation = first["send-stage/invitation · schedule-test"]
     assert occurrences(invitation)[0].isoformat() == "2027-11-24T10:00:00+05:30"
     hourly = occurrences(first["collect-confirmations/schedule-test"])
     assert hourly[-1] <= event.ends_at + timedelta(hours=1) < hourly[-1] + timedelta(hours=1)
     assert all(b - a == timedelta(hours=1) for a, b in pairwise(hourly))
-    (summary_time,) = occurrences(first["press-note/schedule-test-summary"])
+    (summary_time,) = occurrences(first["press-note/summary · schedule-test"])
     assert summary_time == event.ends_at + timedelta(hours=2)
-    assert first["press-note/schedule-test-announcement"].schedules == []
+    assert first["press-note/announcement · schedule-test"].schedules == []
 
     # A deployment made by an older layout points at a module that has moved: deploying again
     # moves it to where its flow lives now, keeping its id.
@@ -125,12 +143,12 @@ def test_schedules_fire_once_at_the_right_instant_and_move_with_the_date(
 
     move_event(path, days=7, drop_stage="thank-you")
     moved_event = load_event(path)
-    _, removed = deploy_event(moved_event, str(path), settings)
+    removed = deploy_event(moved_event, str(path), settings).removed
     moved = server_deployments(event.id)
-    assert removed == ["send-stage/schedule-test-thank-you"]
-    assert "send-stage/schedule-test-thank-you" not in moved
+    assert removed == ["send-stage/thank-you · schedule-test"]
+    assert "send-stage/thank-you · schedule-test" not in moved
     for stage in moved_event.stages:
-        name = f"send-stage/schedule-test-{stage.id}"
+        name = f"send-stage/{stage.id} · schedule-test"
         deployment, before = moved[name], first[name]
         assert deployment.id == before.id
         assert occurrences(deployment) == [stage.runs_at(moved_event.starts_at)]

@@ -1,6 +1,7 @@
 """Press notes: the paper's Hindi, figures from the store, the files, the review, the media."""
 
 import json
+import subprocess
 import threading
 import time
 from datetime import datetime
@@ -17,7 +18,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterState,
     FlowRunFilterStateType,
 )
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.flow_runs import resume_flow_run
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,6 +35,7 @@ from tasks.common.districts import load_districts
 from tasks.common.templating import en_duration, en_join
 from tasks.press.facts import PressFacts, WalkIn, press_facts, reach
 from tasks.press.render import render_sections, to_docx, whatsapp_text
+from tasks.press.report import PressReport
 from tests.conftest import SAMPLE_EVENT
 from tests.support.smtp_server import LoopbackSMTPServer
 from tests.test_send_stage import resume_when_paused
@@ -424,6 +426,11 @@ def draft_and_final(report_markdown: str) -> tuple[str, Path]:
     return draft.read_text(encoding="utf-8"), draft.with_name("final.md")
 
 
+def version_folder(report: PressReport, version: str) -> Path:
+    """Another version folder of the note a report is about."""
+    return Path(report.markdown).parent.with_name(version)
+
+
 @pytest.mark.usefixtures("prefect_api_url")
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_review_approved_with_an_edit_goes_to_the_media_once(
@@ -432,7 +439,7 @@ def test_review_approved_with_an_edit_goes_to_the_media_once(
     edited = "# -संपादित शीर्षक\n\nसंपादित पाठ।\n\n---\n\n# -Edited headline\n\nEdited text.\n"
     resumer = resume_when_paused(
         {
-            "approve": True,
+            "decision": "approve",
             "edited_text": edited,
             "send_to_media": True,
             "embargo": "2027-11-30T18:00:00+05:30",
@@ -442,12 +449,15 @@ def test_review_approved_with_an_edit_goes_to_the_media_once(
     resumer.join(timeout=5)
     draft, final = draft_and_final(report.markdown)
     assert report.state == "approved" and report.final is not None
+    assert report.version == "v2" and draft == edited  # the edit, as a draft version of its own
     assert Path(report.final.markdown) == final
     assert final.read_text(encoding="utf-8").startswith(
         "**प्रकाशन तीस नवम्बर शाम 6 बजे के बाद / Embargoed until Tuesday, 30 November 2027,"
     )
     assert "संपादित पाठ।" in final.read_text(encoding="utf-8")
-    assert "संपादित" not in draft and "सिग्नेचर टावर" in draft
+    reviewed = version_folder(report, "v1").joinpath("draft.md").read_text(encoding="utf-8")
+    assert "संपादित" not in reviewed and "सिग्नेचर टावर" in reviewed
+    assert not version_folder(report, "v1").joinpath("final.md").exists()
     assert (report.sent, report.failed) == (3, 0)
     assert sorted(r.recipients[0] for r in smtp.received) == [
         "city@tribune.example",
@@ -461,10 +471,10 @@ def test_review_approved_with_an_edit_goes_to_the_media_once(
     body = message.get_body(("plain",))
     assert body is not None and "संपादित पाठ।" in body.get_content()
 
-    again = resume_when_paused({"approve": True, "send_to_media": True})
+    again = resume_when_paused({"decision": "approve", "send_to_media": True})
     second = press_note("haryana-it-workshop", "announcement")
     again.join(timeout=5)
-    assert second.version == "v2" and second.sent == 0 and len(smtp.received) == 3
+    assert second.version == "v3" and second.sent == 0 and len(smtp.received) == 3
 
 
 @pytest.mark.usefixtures("prefect_api_url")
@@ -473,13 +483,15 @@ def test_review_approved_as_drafted_with_new_points_rewrites_the_summary(
     sample_store: str, smtp: LoopbackSMTPServer
 ) -> None:
     point = {"speaker": "Sanjay Sharma", "said": {"hi": "नया बिंदु यहाँ है", "en": "a new point"}}
-    resumer = resume_when_paused({"approve": True, "points": [point]})
+    resumer = resume_when_paused({"decision": "approve", "points": [point]})
     report = press_note("haryana-it-workshop", "summary")
     resumer.join(timeout=5)
     draft, final = draft_and_final(report.markdown)
     final_text = final.read_text(encoding="utf-8")
     assert "मीडिया प्रदेश प्रमुख संजय शर्मा ने कहा कि नया बिंदु यहाँ है।" in final_text
-    assert "नया बिंदु" not in draft
+    assert report.version == "v2" and "नया बिंदु यहाँ है" in draft
+    reviewed = version_folder(report, "v1").joinpath("draft.md").read_text(encoding="utf-8")
+    assert "नया बिंदु" not in reviewed
     assert report.sent == 0 and smtp.received == []
 
 
@@ -560,23 +572,23 @@ def test_a_masculine_event_noun_and_a_woman_presiding_read_right() -> None:
     assert "मेले की अध्यक्षता प्रदेश अध्यक्ष सुनीता देवी ने की" in summary
 
 
+def paused_run() -> FlowRun:
+    """The run waiting for its form, once there is one."""
+    with get_client(sync_client=True) as client:
+        for _ in range(300):
+            runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+                )
+            )
+            if runs:
+                return runs[0]
+            time.sleep(0.2)
+    raise AssertionError("no paused run")
+
+
 def resume_twice(first: dict[str, Any], second: dict[str, Any]) -> threading.Thread:
     """Answer a review form, then the form it asks again with, in another thread."""
-
-    def paused_run() -> Any:
-        with get_client(sync_client=True) as client:
-            for _ in range(300):
-                runs = client.read_flow_runs(
-                    flow_run_filter=FlowRunFilter(
-                        state=FlowRunFilterState(
-                            type=FlowRunFilterStateType(any_=[StateType.PAUSED])
-                        )
-                    )
-                )
-                if runs:
-                    return runs[0]
-                time.sleep(0.2)
-        raise AssertionError("no paused run")
 
     def answer() -> None:
         run = paused_run()
@@ -597,10 +609,162 @@ def test_a_point_by_an_unknown_speaker_asks_again_and_keeps_the_input(
     wrong = {"speaker": "कोई और", "said": {"hi": "पहला बिंदु", "en": "first point"}}
     right = {"speaker": "संजय शर्मा", "said": {"hi": "पहला बिंदु", "en": "first point"}}
     answering = resume_twice(
-        {"approve": True, "points": [wrong]}, {"approve": True, "points": [right]}
+        {"decision": "approve", "points": [wrong]}, {"decision": "approve", "points": [right]}
     )
     report = press_note("haryana-it-workshop", "summary")
     answering.join(timeout=10)
     assert report.state == "approved" and report.final is not None
     final = Path(report.final.markdown).read_text(encoding="utf-8")
     assert "मीडिया प्रदेश प्रमुख संजय शर्मा ने कहा कि पहला बिंदु।" in final
+
+
+def form_schema_then_resume(run_input: dict[str, Any]) -> tuple[dict[str, Any], threading.Thread]:
+    """The JSON schema the server keeps for the paused run's form (what the UI draws), read in
+    another thread before it answers the form."""
+    schema: dict[str, Any] = {}
+
+    def look_then_answer() -> None:
+        run = paused_run()
+        assert run.state is not None and run.state.state_details.run_input_keyset is not None
+        key = run.state.state_details.run_input_keyset["schema"]
+        with get_client(sync_client=True) as client:
+            schema.update(json.loads(client.read_flow_run_input(run.id, key)))
+        resume_flow_run(run.id, run_input=run_input)
+
+    thread = threading.Thread(target=look_then_answer, daemon=True)
+    thread.start()
+    return schema, thread
+
+
+@pytest.mark.usefixtures("prefect_api_url")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_review_form_puts_the_draft_first_with_help_on_every_field(sample_store: str) -> None:
+    schema, answering = form_schema_then_resume({})
+    state = press_note("haryana-it-workshop", "summary", return_state=True)
+    answering.join(timeout=5)
+    report = state.result()
+    fields = schema["properties"]
+    assert list(fields) == [
+        "edited_text",
+        "decision",
+        "note",
+        "embargo",
+        "send_to_media",
+        "points",
+        "quotes",
+        "decisions",
+        "photo_captions",
+    ]
+    assert [name for name, field in fields.items() if not field.get("description")] == []
+    draft = fields["edited_text"]
+    assert draft["format"] == "json-string"  # the UI's box as tall as the text
+    assert draft["default"] == Path(report.markdown).read_text(encoding="utf-8")
+    assert "/artifacts/key/press-summary-haryana-it-workshop" in draft["description"]
+    assert "saved as a new draft version" in draft["description"]  # its own help, after the link
+    assert fields["decision"]["enum"] == ["approve", "keep as draft", "reject"]
+    assert fields["decision"]["default"] == "keep as draft"
+    embargo = fields["embargo"]
+    assert (embargo["type"], embargo["format"], "default" in embargo) == (
+        "string",
+        "date-time",
+        False,
+    )
+    assert fields["points"]["default"][0]["speaker"] == "ओमप्रकाश धनखड़"
+    # Answered with nothing: the safe default, which keeps the draft as it was.
+    assert state.name == "Kept as draft" and state.is_completed()
+    assert (report.state, report.version, report.final) == ("kept as draft", "v1", None)
+
+
+def latest_note_artifact(kind: str) -> str:
+    with get_client(sync_client=True) as client:
+        found = [
+            a
+            for a in client.read_latest_artifacts()
+            if a.key == f"press-{kind}-haryana-it-workshop"
+        ]
+    return str(found[0].data)
+
+
+@pytest.mark.usefixtures("prefect_api_url")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_edit_kept_as_draft_is_a_new_version_that_the_command_line_can_approve(
+    sample_store: str, smtp: LoopbackSMTPServer
+) -> None:
+    edited = "# -नया शीर्षक\n\nनया पाठ।\n\n---\n\n# -New headline\n\nNew text.\n"
+    resumer = resume_when_paused(
+        {"decision": "keep as draft", "edited_text": edited, "note": "Ask Arvind ji (9812345678)"}
+    )
+    report = press_note("haryana-it-workshop", "announcement")  # a plain call gets the report
+    resumer.join(timeout=5)
+    assert (report.state, report.version, report.final) == ("kept as draft", "v2", None)
+    assert Path(report.markdown).read_text(encoding="utf-8") == edited
+    reviewed = version_folder(report, "v1").joinpath("draft.md").read_text(encoding="utf-8")
+    assert "सिग्नेचर टावर" in reviewed and "नया पाठ" not in reviewed
+    artifact = latest_note_artifact("announcement")
+    assert "announcement v2: kept as draft" in artifact and "Ask Arvind ji" in artifact
+    assert "9812345678" not in artifact  # a phone in the note is masked
+    assert smtp.received == []
+
+    approved = approve_press_note("haryana-it-workshop", "announcement")
+    assert approved.version == "v2" and approved.final is not None
+    assert "नया पाठ।" in Path(approved.final.markdown).read_text(encoding="utf-8")
+
+
+@pytest.mark.usefixtures("prefect_api_url")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_rejected_note_ends_as_rejected_and_is_never_approved_later(
+    sample_store: str, smtp: LoopbackSMTPServer
+) -> None:
+    resumer = resume_when_paused(
+        {"decision": "reject", "note": "wrong venue", "send_to_media": True}
+    )
+    state = press_note("haryana-it-workshop", "announcement", return_state=True)
+    resumer.join(timeout=5)
+    report = state.result()
+    assert state.name == "Rejected" and state.is_completed()
+    assert (report.state, report.note, report.final, report.sent) == (
+        "rejected",
+        "wrong venue",
+        None,
+        0,
+    )
+    assert "announcement v1: rejected" in latest_note_artifact("announcement")
+    assert smtp.received == []
+    with pytest.raises(KaryashalaError, match="No announcement draft is waiting for review"):
+        approve_press_note("haryana-it-workshop", "announcement")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_cli_approve_answers_the_paused_review_form(
+    sample_store: str, smtp: LoopbackSMTPServer, prefect_api_url: str, tmp_path: Path
+) -> None:
+    edited = "# -संशोधित शीर्षक\n\nसंशोधित पाठ।\n\n---\n\n# -Revised headline\n\nRevised text.\n"
+    text = tmp_path / "edited.md"
+    text.write_text(edited, encoding="utf-8")
+    answered: list[subprocess.CompletedProcess[str]] = []
+
+    def approve_from_the_command_line() -> None:
+        paused_run()
+        approve = ["press-note", "approve", "--event", "haryana-it-workshop"]
+        answered.append(
+            run_cli(
+                *approve,
+                "--kind",
+                "announcement",
+                "--text",
+                str(text),
+                "--json",
+                prefect_api_url=prefect_api_url,
+            )
+        )
+
+    thread = threading.Thread(target=approve_from_the_command_line, daemon=True)
+    thread.start()
+    report = press_note("haryana-it-workshop", "announcement")
+    thread.join(timeout=60)
+    (approved,) = answered
+    assert approved.returncode == 0, approved.stderr
+    assert "resumed_flow_run" in json.loads(approved.stdout)
+    assert (report.state, report.version) == ("approved", "v2")
+    assert report.final is not None and smtp.received == []
+    assert Path(report.final.markdown).read_text(encoding="utf-8") == edited

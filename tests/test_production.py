@@ -105,6 +105,12 @@ class Production:
             assert isinstance(started, FlowRun)
             return self.wait(started.id, FINAL, timeout)
 
+    def approve(self, run_id: UUID, timeout: float = 300) -> None:
+        """A send-stage run started by hand waits for a yes: give it."""
+        self.wait(run_id, {StateType.PAUSED}, timeout)
+        with temporary_settings({PREFECT_API_URL: self.server.api_url}):
+            blocking(resume_flow_run, run_id, run_input={"decision": "approve"})
+
     def wait(self, run_id: UUID, states: set[StateType], timeout: float = 300) -> FlowRun:
         with (
             temporary_settings({PREFECT_API_URL: self.server.api_url}),
@@ -165,12 +171,16 @@ def test_deployed_event_runs_on_a_worker_with_the_store_on_postgresql(
     event = production.event("prod-workshop", 30)
     deployed = production.karyashala("deploy", "--event", str(event))
     assert deployed.returncode == 0, deployed.stderr
-    assert "send-stage/prod-workshop-invitation" in deployed.stdout
+    assert "send-stage/invitation · prod-workshop" in deployed.stdout
     assert "2027-11-24 10:00 (once)" in deployed.stdout
 
     synced = production.run("sync-roster/prod-workshop")
     assert synced.state is not None and synced.state.type == StateType.COMPLETED
-    sent = production.run("send-stage/prod-workshop-invitation")
+    with temporary_settings({PREFECT_API_URL: production.server.api_url}):
+        started = blocking(run_deployment, "send-stage/invitation · prod-workshop", timeout=0)
+    assert isinstance(started, FlowRun)
+    production.approve(started.id)
+    sent = production.wait(started.id, FINAL)
     assert sent.state is not None and sent.state.type == StateType.COMPLETED
     assert sent.name == f"send-stage {event} invitation"
     assert "event:prod-workshop" in sent.tags
@@ -193,7 +203,9 @@ def test_two_workers_on_one_stage_send_each_person_once(production: Production) 
     production.deployed("prod-crowd", 2000)
     production.run("sync-roster/prod-crowd")
     with temporary_settings({PREFECT_API_URL: production.server.api_url}):
-        runs = [run_deployment("send-stage/prod-crowd-invitation", timeout=0) for _ in range(2)]
+        runs = [run_deployment("send-stage/invitation · prod-crowd", timeout=0) for _ in range(2)]
+    for run in runs:
+        production.approve(run.id)  # type: ignore[union-attr]
     finished = [production.wait(run.id, FINAL, timeout=600) for run in runs]  # type: ignore[union-attr]
     assert [run.state.type for run in finished if run.state] == [StateType.COMPLETED] * 2
     received = production.sent_to("prod-crowd/invitation")
@@ -214,12 +226,12 @@ def test_prefect_ui_lists_the_deployments_and_shows_the_hindi_press_note(
 ) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     production.deployed("prod-workshop", 30)
-    written = production.run("press-note/prod-workshop-announcement", review=False)
+    written = production.run("press-note/announcement · prod-workshop", review=False)
     assert written.state is not None and written.state.type == StateType.COMPLETED
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{production.server.url}/deployments")
     page.wait_for_selector(
-        "text=/prod-(workshop|crowd)-(invitation|reminder|summary)/", timeout=60_000
+        "text=/(invitation|reminder|summary) · prod-(workshop|crowd)/", timeout=60_000
     )
     page.screenshot(path=str(SCREENSHOTS / "prefect-ui-deployments.png"), full_page=True)
 
@@ -231,7 +243,7 @@ def test_prefect_ui_lists_the_deployments_and_shows_the_hindi_press_note(
     page.screenshot(path=str(SCREENSHOTS / "prefect-ui-press-note.png"), full_page=True)
 
     with temporary_settings({PREFECT_API_URL: production.server.api_url}):
-        review = blocking(run_deployment, "press-note/prod-workshop-summary", timeout=0)
+        review = blocking(run_deployment, "press-note/summary · prod-workshop", timeout=0)
     assert isinstance(review, FlowRun)
     production.wait(review.id, {StateType.PAUSED}, timeout=300)
     page.goto(f"{production.server.url}/runs/flow-run/{review.id}")
@@ -239,6 +251,6 @@ def test_prefect_ui_lists_the_deployments_and_shows_the_hindi_press_note(
     page.wait_for_selector("text=Edited Text", timeout=60_000)  # a field of the form
     page.screenshot(path=str(SCREENSHOTS / "prefect-ui-review-form.png"), full_page=True)
     with temporary_settings({PREFECT_API_URL: production.server.api_url}):
-        blocking(resume_flow_run, review.id, run_input={"approve": False})
+        blocking(resume_flow_run, review.id, run_input={"decision": "keep as draft"})
     done = production.wait(review.id, FINAL)
     assert done.state is not None and done.state.type == StateType.COMPLETED

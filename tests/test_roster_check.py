@@ -161,6 +161,12 @@ def test_unmapped_columns_are_kept() -> None:
     assert checked.people[0].extra == {"टिप्पणी": "नया", "ट्विटर हैंडल": "@rajesh"}
 
 
+def test_unmapped_columns_with_one_title_keep_every_value() -> None:
+    header = [*HEADER, " टिप्पणी"]
+    checked = check([*person_row(remark="पहली"), "दूसरी"], header=header)
+    assert checked.people[0].extra == {"टिप्पणी": "पहली", "टिप्पणी (I)": "दूसरी"}
+
+
 def test_values_that_failed_a_check_are_kept_not_lost() -> None:
     checked = check(person_row(email="rajesh(at)example.org", phone="98123", district="Atlantis"))
     assert checked.people[0].rejected == {
@@ -197,3 +203,36 @@ def test_a_mapped_column_missing_from_the_sheet_is_a_clear_error() -> None:
     header = [title for title in HEADER if title != "ईमेल"]
     with pytest.raises(RosterSourceError, match="no column 'ईमेल' \\(for email\\)"):
         check(person_row()[:-1], header=header)
+
+
+def test_a_second_column_with_a_mapped_title_is_an_error_naming_both() -> None:
+    """Two ईमेल columns, the second empty: read silently, every email was "missing"."""
+    header = [*HEADER, "ईमेल"]
+    with pytest.raises(RosterSourceError) as error:
+        check([*person_row(), ""], header=header)
+    text = str(error.value)
+    assert "2 columns titled 'ईमेल': F ('ईमेल') and I ('ईमेल')" in text
+    assert "roster.columns.email must name exactly one" in text
+    assert "rename or delete" in text
+
+
+def test_titles_equal_after_trimming_and_case_folding_are_the_same_column() -> None:
+    columns = ColumnMap(name="Name", email="Email")
+    table = RosterTable(
+        header=["Name", "Email", " email "],
+        rows=[["Sunita Malik", "sunita@example.org", "someone.else@example.org"]],
+    )
+    with pytest.raises(RosterSourceError, match=r"B \('Email'\) and C \('email'\)"):
+        check_roster(table, columns, HARYANA)
+
+
+def test_a_missing_column_error_repeats_nothing_of_a_file_that_is_no_roster() -> None:
+    """A wrong roster.path (../../etc/passwd) put the file's first line into the error."""
+    header = ["root:x:0:0:root:/root:/bin/bash", "secret-token-123", "ईमेल्"]
+    with pytest.raises(RosterSourceError) as error:
+        check(["", "", ""], header=header)
+    text = str(error.value)
+    assert "root:x" not in text and "secret-token-123" not in text
+    assert "no column 'नाम' (for name)" in text
+    # A header that looks like a typo of a mapped title is named, to help fix it.
+    assert "'ईमेल' (for email, closest: column C ('ईमेल्'))" in text

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import logging
 import os
 import re
 import signal
@@ -10,18 +11,33 @@ import sys
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
+import httpx
 import pytest
 import yaml
 from icalendar import Calendar
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterId,
+    FlowRunFilter,
+    FlowRunFilterExpectedStartTime,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import FlowRun, State, StateType
+from prefect.deployments import run_deployment
+from prefect.deployments.runner import RunnerDeployment
+from prefect.flow_engine import run_flow
 from prefect.flow_runs import resume_flow_run
+from prefect.schedules import Schedule
+from prefect.types.entrypoint import EntrypointType
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
@@ -33,6 +49,7 @@ from flows.send_stage import send_stage
 from flows.sync_roster import sync_roster
 from store.db import engine_for
 from store.models import Message, OptOut, Person, Response, utc_now
+from tasks.common.escaping import markdown_text
 from tasks.common.tokens import verify_token
 from tasks.mail.render import Recipient, RenderedMail, Sender, build_message, wire_bytes
 from tests.conftest import HEADER, person_row, send_to, write_event
@@ -286,21 +303,105 @@ def test_daily_quota_stops_cleanly_and_the_next_run_goes_on(
     assert sorted(Counter(smtp.message_ids()).values()) == [1] * 7
 
 
+def flow_run_of(state: State[Any]) -> FlowRun:
+    assert state.state_details.flow_run_id is not None
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(state.state_details.flow_run_id)
+
+
 def test_dry_run_renders_every_message_and_sends_none(
-    tmp_path: Path, smtp: LoopbackSMTPServer, database_url: str
+    tmp_path: Path, smtp: LoopbackSMTPServer, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     event = make_event(tmp_path, roster_rows(4))
-    report = send_stage(event, "invitation", dry_run=True)
-    assert report.dry_run and smtp.received == []
+    send_stage(event, "save-the-date")
+    with caplog.at_level(logging.INFO, logger="prefect.flow_runs"):
+        state = send_stage(event, "invitation", dry_run=True, return_state=True)
+    report = state.result()
+    assert report.dry_run and len(smtp.received) == 4  # the save-the-date mails only
     files = sorted(Path(report.previews or "").glob("*.eml"))
     assert len(files) == 4
     assert b"multipart/alternative" in files[0].read_bytes()
+    run = flow_run_of(state)
     with get_client(sync_client=True) as client:
         artifact = client.read_latest_artifacts()
+    assert run.name == f"send-stage {event} invitation (dry run)" and "dry-run" in run.tags
+    assert f"Every message due now is previewed in {report.previews}" in caplog.messages
     previews = [a for a in artifact if a.key == "stage-preview-test-workshop-invitation"]
     markdown = str(previews[0].data)
-    assert "To send now: **4**" in markdown
+    assert "To send now: **4**; already sent: 0" in markdown
+    assert "Daily quota left: **1996** of 2000" in markdown
+    assert (
+        "Next scheduled stage of the event: **save-the-date** at 2027-11-17 10:00 (Asia/Kolkata)"
+        in markdown
+    )
+    assert f"rendered as .eml files in {markdown_text(report.previews)}" in markdown
     assert re.search(r"person\d+@example\.org", markdown) is None  # addresses are masked
+
+
+def test_a_sending_run_keeps_its_name(
+    tmp_path: Path, smtp: LoopbackSMTPServer, database_url: str
+) -> None:
+    event = make_event(tmp_path, roster_rows(1))
+    run = flow_run_of(send_stage(event, "save-the-date", return_state=True))
+    assert run.name == f"send-stage {event} save-the-date" and "dry-run" not in run.tags
+
+
+def deploy_send_stage(name: str, event: str, schedules: list[Schedule] | None = None) -> UUID:
+    deployment = send_stage.to_deployment(
+        name=name,
+        parameters={"event": event, "stage": "invitation"},
+        schedules=schedules,
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+    assert isinstance(deployment, RunnerDeployment)
+    deployment_id = deployment.apply()
+    assert isinstance(deployment_id, UUID)
+    return deployment_id
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_run_started_by_hand_from_a_deployment_waits_for_approval(
+    tmp_path: Path, smtp: LoopbackSMTPServer, database_url: str
+) -> None:
+    event = make_event(tmp_path, roster_rows(2))  # its invitation does not require approval
+    deploy_send_stage("by-hand", event)
+    run = run_deployment("send-stage/by-hand", timeout=0)
+    assert isinstance(run, FlowRun) and not run.auto_scheduled
+    resumer = resume_when_paused({"decision": "hold"})
+    # What a worker's process does with the run, here in this one.
+    state = run_flow(send_stage, flow_run=run, parameters=run.parameters, return_type="state")
+    resumer.join(timeout=5)
+    assert isinstance(state, State) and state.name == "Held"
+    report = state.result()
+    assert report.sent == 0 and smtp.received == [] and report.approved is False
+    assert len(list(Path(report.previews or "").glob("*.eml"))) == 2
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_scheduled_run_of_a_deployment_sends_without_asking(
+    tmp_path: Path, smtp: LoopbackSMTPServer, database_url: str, prefect_api_url: str
+) -> None:
+    event = make_event(tmp_path, roster_rows(2))
+    now = utc_now()
+    hourly = Schedule(interval=timedelta(hours=1), anchor_date=now - timedelta(minutes=30))
+    deployment_id = deploy_send_stage("on-schedule", event, [hourly])
+    # The scheduler's own way of making runs, for the hour just past.
+    httpx.post(
+        f"{prefect_api_url}/deployments/{deployment_id}/schedule",
+        json={"start_time": (now - timedelta(hours=1)).isoformat(), "end_time": now.isoformat()},
+    ).raise_for_status()
+    with get_client(sync_client=True) as client:
+        (run,) = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+            flow_run_filter=FlowRunFilter(
+                expected_start_time=FlowRunFilterExpectedStartTime(before_=now),
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+            ),
+        )
+    assert run.auto_scheduled
+    state = run_flow(send_stage, flow_run=run, parameters=run.parameters, return_type="state")
+    assert isinstance(state, State) and state.name == "Completed"
+    assert state.result().sent == 2 and len(smtp.received) == 2
 
 
 def approval_stage() -> list[dict[str, Any]]:
@@ -337,20 +438,62 @@ def resume_when_paused(run_input: dict[str, Any] | None) -> threading.Thread:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize(("run_input", "sent"), [({"approve": True}, 2), ({"approve": False}, 0)])
+@pytest.mark.parametrize(
+    ("run_input", "sent", "state_name"),
+    [
+        ({"decision": "approve"}, 2, "Completed"),
+        ({"decision": "hold"}, 0, "Held"),
+        ({"decision": "reject"}, 0, "Rejected"),
+        ({}, 0, "Held"),  # a form sent as it came: the safe default
+    ],
+)
 def test_approval_pauses_then_sends_only_on_yes(
     tmp_path: Path,
     smtp: LoopbackSMTPServer,
     database_url: str,
     run_input: dict[str, Any],
     sent: int,
+    state_name: str,
 ) -> None:
     event = make_event(tmp_path, roster_rows(2), approval_stage())
     resumer = resume_when_paused(run_input)
-    report = send_stage(event, "invitation")
+    state = send_stage(event, "invitation", return_state=True)
     resumer.join(timeout=5)
+    report = state.result()
+    assert state.is_completed() and state.name == state_name
     assert report.sent == sent and len(smtp.received) == sent
-    assert report.approved is run_input["approve"]
+    assert report.approved is (sent > 0)
+    assert report.approval is not None
+    assert report.approval.decision == run_input.get("decision", "hold")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_approval_note_and_time_go_into_the_log_and_the_outcome(
+    tmp_path: Path, smtp: LoopbackSMTPServer, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    event = make_event(tmp_path, roster_rows(2), approval_stage())
+    before = utc_now()
+    resumer = resume_when_paused(
+        {"decision": "approve", "note": "Checked with ravi@example.org, *all* good"}
+    )
+    with caplog.at_level(logging.INFO, logger="prefect.flow_runs"):
+        state = send_stage(event, "invitation", return_state=True)
+    resumer.join(timeout=5)
+    report = state.result()
+    assert report.approval is not None and before <= report.approval.at <= utc_now()
+    assert report.approval.note == "Checked with ravi@example.org, *all* good"
+    with get_client(sync_client=True) as client:
+        outcome = next(
+            a
+            for a in client.read_latest_artifacts()
+            if a.key == "stage-outcome-test-workshop-invitation"
+        )
+    stamp = f"{report.approval.at:%Y-%m-%d %H:%M} UTC"
+    assert f"approve at {stamp}: Checked with" in str(outcome.description)
+    assert "\\*all\\* good" in str(outcome.description)  # the note's Markdown shown as typed
+    said = "\n".join(caplog.messages)
+    assert "Approval of invitation: approve (Checked with" in said
+    assert "ravi@example.org" not in said + str(outcome.description)  # masked
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -361,6 +504,7 @@ def test_approval_timeout_sends_nothing(
     event = make_event(tmp_path, roster_rows(2), approval_stage())
     report = send_stage(event, "invitation")
     assert report.approved is False and report.sent == 0 and smtp.received == []
+    assert report.approval is not None and report.approval.decision is None
     assert {m.status for m in ledger(database_url, "invitation")} == {"pending"}
 
 

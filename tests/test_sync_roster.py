@@ -344,3 +344,37 @@ def test_cli_missing_roster_file_ends_with_what_to_do(tmp_path: Path, prefect_ap
     assert result.returncode == 2
     last_line = result.stderr.strip().splitlines()[-1]
     assert "missing.csv does not exist: check roster.path" in last_line
+
+
+def test_a_roster_path_to_another_file_never_shows_what_it_holds(
+    tmp_path: Path, database_url: str
+) -> None:
+    """roster.path: ../../etc/passwd put the file's first line into the error and the state."""
+    private = tmp_path / "private"
+    private.mkdir()
+    (private / "notes.txt").write_text("db password: hunter2\nsecond line\n", encoding="utf-8")
+    events = tmp_path / "events"
+    events.mkdir()
+    event = write_event(events, {"source": "csv", "path": "../private/notes.txt"})
+    state = sync_roster(str(event), return_state=True)
+    assert state.is_failed()
+    with pytest.raises(RosterSourceError) as error:
+        state.result()
+    for text in (str(error.value), state.message or ""):
+        assert "hunter2" not in text and "second line" not in text
+    assert "no column 'नाम' (for name)" in str(error.value)
+    assert count(database_url, RosterSync) == 0
+
+
+def test_a_duplicated_mapped_header_stops_the_sync_before_anything_is_stored(
+    tmp_path: Path, database_url: str, fake_sheets: FakeSheets
+) -> None:
+    header = [*HEADER, "ईमेल"]  # a second, empty ईमेल column added at the end
+    fake_sheets.add_spreadsheet("sheet-key-1", {"रोस्टर": [header, [*person_row(), ""]]})
+    event = write_event(
+        tmp_path, {"source": "sheets", "spreadsheet_key": "sheet-key-1", "worksheet": "रोस्टर"}
+    )
+    with pytest.raises(RosterSourceError, match=r"F \('ईमेल'\) and I \('ईमेल'\)"):
+        sync_roster(str(event))
+    assert count(database_url, RosterSync) == 0
+    assert [r for r in fake_sheets.api_requests() if r.method == "POST"] == []

@@ -4,13 +4,19 @@ One module per command group; this one builds the typer `app` (the console scrip
 `karyashala.cli:app`) from them, in the order `karyashala --help` lists them.
 """
 
+from config.errors import KaryashalaError
+from karyashala.cli.common import print_error
 from karyashala.prefect_env import apply_prefect_defaults
 
-apply_prefect_defaults()  # before anything below imports Prefect
+try:
+    apply_prefect_defaults()  # before anything below imports Prefect
+except KaryashalaError as error:  # a setting that cannot be used: no command can run
+    print_error(str(error))
+    raise SystemExit(2) from None
 
-import typer  # noqa: E402
+import typer
 
-from karyashala.cli import (  # noqa: E402
+from karyashala.cli import (
     answers,
     demo,
     deploy,

@@ -8,6 +8,7 @@ from rich.table import Table
 from karyashala.cli.common import (
     EventOption,
     JsonOption,
+    labelled,
     operator_errors,
     out,
     print_json,
@@ -109,20 +110,21 @@ def print_collect_report(report: "CollectReport") -> None:
     if report.unclear_rows:
         rows = ", ".join(str(row) for row in report.unclear_rows)
         out.print(
-            f"[yellow]Answers not understood, in roster rows:[/] {rows}: write हाँ, नहीं or "
-            "प्रतिनिधि (or yes, no, deputy) there.",
+            labelled(
+                "Answers not understood, in roster rows: ",
+                "yellow",
+                f"{rows}: write हाँ, नहीं or प्रतिनिधि (or yes, no, deputy) there.",
+            ),
             soft_wrap=True,
-            highlight=False,
         )
     if report.form_rows_rejected:
         rows = ", ".join(str(row) for row in report.form_rows_rejected)
         out.print(
-            f"[yellow]Form rows without a valid answer link, not counted:[/] {rows}",
+            labelled("Form rows without a valid answer link, not counted: ", "yellow", rows),
             soft_wrap=True,
-            highlight=False,
         )
     print_uncovered(report)
-    out.print(f"Status written to {report.status_written_to}", soft_wrap=True, highlight=False)
+    out.print(f"Status written to {report.status_written_to}", soft_wrap=True)
 
 
 @commands.command()

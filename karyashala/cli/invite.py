@@ -5,7 +5,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from karyashala.cli.common import EventOption, JsonOption, err, operator_errors, out, print_json
+from karyashala.cli.common import (
+    EventOption,
+    JsonOption,
+    err,
+    labelled,
+    operator_errors,
+    out,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from tasks.mail.report import StageReport
@@ -81,7 +89,7 @@ def print_stage_report(report: "StageReport") -> None:
     if report.dry_run:
         out.print(f"Dry run: nothing sent. Previews: {report.previews}")
     if report.stopped:
-        out.print(f"[yellow]Stopped:[/] {report.stopped}")
+        out.print(labelled("Stopped: ", "yellow", report.stopped))
 
 
 @commands.command()

@@ -9,9 +9,10 @@ from pydantic import BaseModel
 from karyashala.cli.common import (
     EventOption,
     JsonOption,
-    err,
+    labelled,
     operator_errors,
     out,
+    print_error,
     print_json,
     run_quietly,
 )
@@ -40,7 +41,7 @@ def press_kind(kind: str) -> "Kind":
     from tasks.press.render import KINDS
 
     if kind not in KINDS:
-        err.print(f"[bold red]Error:[/] --kind must be one of {', '.join(KINDS)}, not {kind!r}.")
+        print_error(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}.")
         raise typer.Exit(code=2)
     return kind
 
@@ -51,14 +52,14 @@ def print_press_report(report: "PressReport", as_json: bool) -> None:
         return
     out.print(f"Press note ({report.kind}, {report.version}) of {report.event_id}: {report.state}")
     for key in ("markdown", "html", "docx", "text"):
-        out.print(f"  draft {key}: {getattr(report, key)}", soft_wrap=True, highlight=False)
+        out.print(f"  draft {key}: {getattr(report, key)}", soft_wrap=True)
     if report.final is not None:
         for key, path in report.final.model_dump().items():
-            out.print(f"  final {key}: {path}", soft_wrap=True, highlight=False)
+            out.print(f"  final {key}: {path}", soft_wrap=True)
     if report.sent or report.failed:
         out.print(f"Sent to {report.sent} newsroom(s); failed: {report.failed}")
     if report.stopped:
-        out.print(f"[yellow]Not all sent:[/] {report.stopped}")
+        out.print(labelled("Not all sent: ", "yellow", report.stopped))
 
 
 def write_press_draft(event: str, kind: str, as_json: bool) -> "PressReport":
@@ -97,7 +98,7 @@ def press_note_draft(
     if context.invoked_subcommand is not None:
         return
     if event is None or kind is None:
-        err.print("[bold red]Error:[/] give --event and --kind, or a subcommand (approve).")
+        print_error("give --event and --kind, or a subcommand (approve).")
         raise typer.Exit(code=2)
     write_press_draft(event, kind, as_json)
 
@@ -136,15 +137,10 @@ def press_note_approve(
     with operator_errors():
         paused = paused_review_ids(event_config.id, note_kind)
         if paused:
-            resume_review(
-                paused[-1],
-                {
-                    "approve": True,
-                    "edited_text": edited,
-                    "send_to_media": send,
-                    "embargo": embargo.isoformat() if embargo else None,
-                },
-            )
+            decision = {"decision": "approve", "edited_text": edited, "send_to_media": send}
+            if embargo is not None:  # the form's embargo is a date-time or left out, never null
+                decision["embargo"] = embargo.isoformat()
+            resume_review(paused[-1], decision)
     if paused:
         if as_json:
             print_json(ResumedReview(resumed_flow_run=paused[-1]))

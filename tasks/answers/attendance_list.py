@@ -40,7 +40,8 @@ def write_attendance_list(event: Event, settings: Settings) -> Path:
                 "code": check_in_code(key, event.id, person_id),
             }
         )
-    macros = environment(TEMPLATES_DIR).get_template("email/_macros.j2").module
+    # As text: the list's HTML template escapes them where it prints them.
+    macros = environment(TEMPLATES_DIR).get_template("email/_macros.txt.j2").module
     html = (
         environment(TEMPLATES_DIR)
         .get_template("web/attendance_list.html.j2")

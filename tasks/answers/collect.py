@@ -1,7 +1,6 @@
 """collect-confirmations' work: answers and attendance from the sheet into the store, and each
 person's status back to the sheet."""
 
-import csv
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -20,9 +19,10 @@ from store.queries import (
     read_answers,
 )
 from tasks.answers.status_sheet import PersonStatus, parse_answer, parse_attended, status_write
+from tasks.common.escaping import write_csv
 from tasks.common.sheets import read_worksheet, write_ranges
 from tasks.common.tokens import InvalidTokenError, verify_token
-from tasks.roster.check import CheckedRoster, RosterTable, clean_text
+from tasks.roster.check import CheckedRoster, RosterTable, column_index
 from tasks.roster.store import diff_with_store
 
 
@@ -35,12 +35,8 @@ class SheetCollection:
     unclear_rows: list[int] = field(default_factory=list)
 
 
-def _column(table: RosterTable, title: str | None) -> int | None:
-    if not title:
-        return None
-    folded = [clean_text(h).casefold() for h in table.header]
-    target = clean_text(title).casefold()
-    return folded.index(target) if target in folded else None
+def _column(table: RosterTable, title: str | None, setting: str, sheet: str) -> int | None:
+    return column_index(table.header, title, setting, sheet) if title else None
 
 
 def read_sheet_answers(
@@ -48,8 +44,10 @@ def read_sheet_answers(
 ) -> SheetCollection:
     """A sheet answer is a new response only when the cell changed since the last one read, so a
     link answer given after it still counts, and a new manual entry overrides that again."""
-    answer_at = _column(table, event.roster.answer_column)
-    attended_at = _column(table, event.roster.attendance_column)
+    answer_at = _column(table, event.roster.answer_column, "roster.answer_column", "the roster")
+    attended_at = _column(
+        table, event.roster.attendance_column, "roster.attendance_column", "the roster"
+    )
     result = SheetCollection()
     cells = {offset + table.first_data_row: row for offset, row in enumerate(table.rows)}
     with transaction(store_url) as session:
@@ -118,9 +116,10 @@ def read_form_answers(store_url: str, event: Event) -> FormCollection:
     if not cells:
         return result
     table = RosterTable(header=cells[0], rows=cells[1:])
-    token_at = _column(table, form.token_column)
-    answer_at = _column(table, form.answer_column)
-    deputy_at = _column(table, form.deputy_column)
+    sheet = f"the form worksheet {form.worksheet!r}"
+    token_at = _column(table, form.token_column, "rsvp.form.token_column", sheet)
+    answer_at = _column(table, form.answer_column, "rsvp.form.answer_column", sheet)
+    deputy_at = _column(table, form.deputy_column, "rsvp.form.deputy_column", sheet)
     if token_at is None or answer_at is None:
         raise RosterSourceError(
             f"The form worksheet {form.worksheet!r} has no column {form.token_column!r} or "
@@ -180,6 +179,5 @@ def write_status_columns(event: Event, table: RosterTable, collection: SheetColl
         return "the roster worksheet"
     path = settings.event_output_dir(event.id) / "status.csv"
     columns = [[row[0] for row in item["values"]] for item in data]
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        csv.writer(handle).writerows(zip(*columns, strict=True))
+    write_csv(path, zip(*columns, strict=True))
     return str(path)

@@ -10,6 +10,7 @@ from config.event import Event
 from tasks.answers.chart import answers_chart, data_uri
 from tasks.answers.collect import read_form_answers, read_sheet_answers, write_status_columns
 from tasks.answers.coverage import Coverage
+from tasks.common.escaping import markdown_cells, markdown_text
 from tasks.common.privacy import mask_contacts
 
 record_sheet_answers = task(name="record-sheet-answers", cache_policy=NO_CACHE)(read_sheet_answers)
@@ -28,11 +29,13 @@ def publish_coverage(event: Event, result: Coverage) -> None:
         for (district, role), tally in sorted(result.by_district_role.items())
     ]
     create_table_artifact(
-        key=f"coverage-{event.id}", table=rows, description="Answers by district and role"
+        key=f"coverage-{event.id}",
+        table=markdown_cells(rows),
+        description="Answers by district and role",
     )
     create_table_artifact(
         key=f"to-call-{event.id}",
-        table=[
+        table=markdown_cells(
             {
                 "name": p.name,
                 "district": p.district or "",
@@ -40,10 +43,13 @@ def publish_coverage(event: Event, result: Coverage) -> None:
                 "phone": mask_contacts(p.phone or ""),
             }
             for p in result.to_call
-        ],
+        ),
         description="No answer yet: to call (phones masked here; `karyashala status` shows them)",
     )
-    missing = ", ".join(result.districts_without_confirmed_convener) or "none / कोई नहीं"
+    missing = (
+        ", ".join(map(markdown_text, result.districts_without_confirmed_convener))
+        or "none / कोई नहीं"
+    )
     by_district: dict[str, Counter[str]] = {}
     for (district, _), tally in result.by_district_role.items():
         by_district.setdefault(district, Counter()).update(tally)

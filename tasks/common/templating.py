@@ -1,15 +1,26 @@
-"""The one jinja environment for every template, with the date, number and language filters."""
+"""The one jinja environment for every template, with the date, number and language filters.
 
-from collections.abc import Sequence
+What a template makes is in its name: `x.html.j2` is HTML and escapes everything it prints;
+`x.txt.j2` and `x.md.j2` are text and print values as they are (Markdown templates escape what
+people typed with the `md` filter). A partial shared by both kinds is written once, format-neutral
+(`email/_macros.j2`), and takes the format of the template that imports or includes it: jinja
+decides escaping in the file where a macro is defined, so the one file is compiled once as
+`email/_macros.html.j2` and once as `email/_macros.txt.j2`.
+"""
+
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import jinja2
 from babel.dates import format_date, format_time
 from babel.lists import format_list
 
 from tasks.common import hindi
+from tasks.common.escaping import markdown_text
+
+TEMPLATE_SUFFIX = ".j2"
 
 
 def long_date(moment: datetime, lang: str) -> str:
@@ -39,12 +50,58 @@ def en_join(items: Sequence[str]) -> str:
     return format_list(parts, locale="en_IN") if parts else ""
 
 
+def output_format(name: str) -> str:
+    """'.html' for `x.html.j2`, '.md' for `x.hi.md.j2`; '' for a format-neutral `_macros.j2`."""
+    suffixes = PurePosixPath(name).suffixes
+    return suffixes[-2] if len(suffixes) > 1 and suffixes[-1] == TEMPLATE_SUFFIX else ""
+
+
+def is_neutral(name: str) -> bool:
+    return PurePosixPath(name).suffixes == [TEMPLATE_SUFFIX]
+
+
+class PartialLoader(jinja2.FileSystemLoader):
+    """Reads `x.html.j2` or `x.txt.j2` from the format-neutral `x.j2` when only that exists, and
+    refuses the neutral name itself: compiled without a format, a macro would escape nothing."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        if is_neutral(template):
+            stem = template.removesuffix(TEMPLATE_SUFFIX)
+            raise jinja2.TemplateNotFound(
+                template,
+                f"{template} is a partial: import it from a template, or load it in the "
+                f"format it is for ({stem}.html.j2, {stem}.txt.j2 or {stem}.md.j2)",
+            )
+        try:
+            return super().get_source(environment, template)
+        except jinja2.TemplateNotFound as missing:
+            kind = output_format(template)
+            neutral = template.removesuffix(kind + TEMPLATE_SUFFIX) + TEMPLATE_SUFFIX
+            if not kind or not is_neutral(neutral):
+                raise
+            try:
+                return super().get_source(environment, neutral)
+            except jinja2.TemplateNotFound:
+                raise missing from None
+
+
+class FormatEnvironment(jinja2.Environment):
+    """A neutral partial imported or included by a template takes that template's format."""
+
+    def join_path(self, template: str, parent: str) -> str:
+        if is_neutral(template) and output_format(parent):
+            return template.removesuffix(TEMPLATE_SUFFIX) + output_format(parent) + TEMPLATE_SUFFIX
+        return template
+
+
 @cache
 def environment(templates_dir: Path) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir),
+    env = FormatEnvironment(
+        loader=PartialLoader(templates_dir),
         undefined=jinja2.StrictUndefined,
-        # Markup is escaped by file name; a template made from a string is plain text.
+        # HTML escapes by file name; text and Markdown do not; a string template is plain text.
         autoescape=jinja2.select_autoescape(["html", "html.j2"], default_for_string=False),
         trim_blocks=True,
         lstrip_blocks=True,
@@ -65,5 +122,6 @@ def environment(templates_dir: Path) -> jinja2.Environment:
         counted=hindi.counted,
         join_hi=hindi.join,
         verb=hindi.verb,
+        md=markdown_text,
     )
     return env

@@ -1,14 +1,18 @@
-"""Dry-run previews of a stage: every message it would send now as an .eml file, and a few
-masked samples for the Prefect UI."""
+"""Dry-run previews of a stage: every message it would send now as an .eml file, and for the
+Prefect UI what a person needs before saying yes: how many, the day's quota, what comes next, a
+few masked samples."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from config.event import Event, Stage
 from config.settings import load_settings
 from store.models import utc_now
+from tasks.common.escaping import markdown_code_block, markdown_text
 from tasks.common.privacy import mask_contacts
-from tasks.mail.ledger import StageCounts, due_recipients
+from tasks.mail.ledger import StageCounts, due_recipients, sent_in_last_day
 from tasks.mail.render import build_message, calendars, render_mail, wire_bytes
 from tasks.mail.smtp import sender_for
 
@@ -19,7 +23,41 @@ SAMPLES = 3
 class Preview:
     folder: Path
     count: int
+    quota_left: int
     markdown: str
+
+
+def next_stage(event: Event, now: datetime) -> tuple[Stage, datetime] | None:
+    """The event's stage whose time in the event file comes first after now, if any."""
+    upcoming = [(stage.runs_at(event.starts_at), stage) for stage in event.stages]
+    later = [(at, stage) for at, stage in upcoming if at > now]
+    if not later:
+        return None
+    at, stage = min(later, key=lambda item: item[0])
+    return stage, at
+
+
+def next_stage_line(event: Event, stage: Stage, now: datetime) -> str:
+    following = next_stage(event, now)
+    if following is None:
+        return "Next scheduled stage of the event: none, every stage's time has passed."
+    upcoming, at = following
+    local = at.astimezone(ZoneInfo(event.timezone))
+    this_one = " (this stage, on its schedule)" if upcoming.id == stage.id else ""
+    return (
+        f"Next scheduled stage of the event: **{upcoming.id}**{this_one} at "
+        f"{local:%Y-%m-%d %H:%M} ({event.timezone})."
+    )
+
+
+def quota_line(due_now: int, quota_left: int, per_day: int, sent_today: int) -> str:
+    line = (
+        f"Daily quota left: **{quota_left}** of {per_day} (sent in the last 24 hours, all "
+        f"events: {sent_today})."
+    )
+    if due_now > quota_left:
+        line += f" Only {quota_left} go out now; the rest on a run after the quota frees up."
+    return line
 
 
 def write_previews(store_url: str, event: Event, stage: Stage, counts: StageCounts) -> Preview:
@@ -41,7 +79,11 @@ def write_previews(store_url: str, event: Event, stage: Stage, counts: StageCoun
         )
         (folder / f"{recipient.ledger_id}.eml").write_bytes(wire_bytes(message))
         if len(samples) < SAMPLES:
-            samples.append((recipient.language, rendered.subject, mask_contacts(rendered.text)))
+            samples.append(
+                (recipient.language, rendered.subject, mask_contacts(rendered.text).strip())
+            )
+    sent_today = sent_in_last_day(store_url)
+    quota_left = max(settings.smtp_per_day - sent_today, 0)
     lines = [
         f"# {event.id} / {stage.id}: preview",
         "",
@@ -49,9 +91,15 @@ def write_previews(store_url: str, event: Event, stage: Stage, counts: StageCoun
         f"failed: {counts.failed}; skipped: "
         + (", ".join(f"{k} {v}" for k, v in sorted(counts.skipped.items())) or "none"),
         "",
-        f"All {len(recipients)} messages are rendered as .eml files in the event's previews "
-        "folder. Samples (emails and phones masked):",
+        quota_line(len(recipients), quota_left, settings.smtp_per_day, sent_today),
+        "",
+        next_stage_line(event, stage, now),
+        "",
+        f"All {len(recipients)} messages are rendered as .eml files in "
+        f"{markdown_text(folder)}. Samples (emails and phones masked):",
     ]
     for language, subject, text in samples:
-        lines += ["", f"## [{language}] {subject}", "", "```", text.strip(), "```"]
-    return Preview(folder=folder, count=len(recipients), markdown="\n".join(lines))
+        lines += ["", f"## [{language}] {markdown_text(subject)}", "", markdown_code_block(text)]
+    return Preview(
+        folder=folder, count=len(recipients), quota_left=quota_left, markdown="\n".join(lines)
+    )

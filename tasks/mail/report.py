@@ -1,6 +1,19 @@
 """What a send-stage run reports, in the one JSON form `karyashala invite --json` prints."""
 
-from pydantic import BaseModel
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+StageDecision = Literal["approve", "hold", "reject"]
+
+
+class StageApprovalOutcome(BaseModel):
+    """The answer to a stage's approval form, kept with the stage's outcome."""
+
+    decision: StageDecision | None = Field(description="None: nobody answered in time.")
+    note: str | None = None
+    at: datetime
 
 
 class StageReport(BaseModel):
@@ -15,5 +28,6 @@ class StageReport(BaseModel):
     sent_this_run: int = 0
     dry_run: bool = False
     approved: bool | None = None
+    approval: StageApprovalOutcome | None = None
     stopped: str | None = None
     previews: str | None = None

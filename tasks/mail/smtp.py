@@ -38,6 +38,9 @@ from tasks.mail.render import (
     wire_bytes,
 )
 
+# The Prefect event a stage emits when it stops at the daily quota: ops are mailed on it.
+QUOTA_REACHED = "karyashala.stage.quota-reached"
+
 
 class StageStoppedError(KaryashalaError):
     """Sending cannot go on this run (login refused, server unreachable); the ledger is true."""

@@ -5,12 +5,14 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from config.event import Event, Stage
+from tasks.common.escaping import markdown_text
+from tasks.common.privacy import mask_contacts
 from tasks.mail.ledger import StageCounts, wait_for_holders
 from tasks.mail.ledger import claim_batch as claim_due_batch
 from tasks.mail.ledger import plan_stage as plan_stage_ledger
 from tasks.mail.preview import Preview, write_previews
 from tasks.mail.render import Recipient
-from tasks.mail.report import StageReport
+from tasks.mail.report import StageApprovalOutcome, StageReport
 from tasks.mail.smtp import BatchResult, send_stage_batch
 
 plan_stage = task(name="plan-stage", cache_policy=NO_CACHE)(plan_stage_ledger)
@@ -33,16 +35,31 @@ def send_batch(
     return send_stage_batch(store_url, event, stage, recipients, get_run_logger())
 
 
+def preview_artifact_key(event_id: str, stage_id: str) -> str:
+    return f"stage-preview-{event_id}-{stage_id}"
+
+
 @task(name="preview-stage", cache_policy=NO_CACHE)
 def preview_stage(store_url: str, event: Event, stage: Stage, counts: StageCounts) -> Preview:
     """Render every message a run would send now, as .eml files; nothing is sent."""
     preview = write_previews(store_url, event, stage, counts)
     create_markdown_artifact(
-        key=f"stage-preview-{event.id}-{stage.id}",
+        key=preview_artifact_key(event.id, stage.id),
         markdown=preview.markdown,
         description=f"Preview of stage {stage.id}",
     )
     return preview
+
+
+def approval_text(approval: StageApprovalOutcome | None) -> str:
+    """The approval as the outcome shows it: the decision, when, and the note (emails and phones
+    masked, Markdown shown as typed)."""
+    if approval is None:
+        return ""
+    text = f" · {approval.decision or 'no decision'} at {approval.at:%Y-%m-%d %H:%M} UTC"
+    if approval.note:
+        text += f": {markdown_text(mask_contacts(approval.note))}"
+    return text
 
 
 @task(name="publish-stage-report", cache_policy=NO_CACHE)
@@ -57,5 +74,6 @@ def publish_stage_report(report: StageReport) -> None:
         key=f"stage-outcome-{report.event_id}-{report.stage}",
         table=rows,
         description=f"Stage {report.stage}: messages by outcome"
-        + (f" (stopped: {report.stopped})" if report.stopped else ""),
+        + (f" (stopped: {markdown_text(report.stopped)})" if report.stopped else "")
+        + approval_text(report.approval),
     )

@@ -49,7 +49,8 @@ def new_version(output_dir: Path, kind: Kind) -> Path:
 
 
 def mark_not_approved(folder: Path) -> None:
-    """A reviewer said no (or the review timed out): the command line will not approve it."""
+    """A reviewer rejected this version (or nobody decided in time): the command line will not
+    approve it."""
     (folder / NOT_APPROVED).touch()
 
 

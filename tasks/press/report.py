@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from tasks.press.files import NoteFiles
 from tasks.press.render import Kind
 
-NoteState = Literal["awaiting review", "approved", "not approved"]
+NoteState = Literal["awaiting review", "approved", "kept as draft", "rejected", "not approved"]
 
 
 class PressReport(BaseModel):
@@ -22,6 +22,7 @@ class PressReport(BaseModel):
     docx: str
     text: str
     final: NoteFiles | None = None
+    note: str | None = Field(default=None, description="The reviewer's note with their decision.")
     sent: int = 0
     failed: int = 0
     stopped: str | None = Field(default=None, description="Why sending stopped short.")

@@ -8,6 +8,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from config.event import Event
+from tasks.common.escaping import markdown_text
+from tasks.common.privacy import mask_contacts
 from tasks.mail.smtp import BatchResult
 from tasks.press.facts import read_press_facts
 from tasks.press.files import NoteFiles, write_draft_version, write_final_note
@@ -28,14 +30,27 @@ def send_to_media(
     return send_note_to_media(store_url, event, kind, markdown, files, run_id, get_run_logger())
 
 
+def note_artifact_key(event_id: str, kind: Kind) -> str:
+    return f"press-{kind}-{event_id}"
+
+
 @task(name="publish-press-note", cache_policy=NO_CACHE)
 def publish_note(
-    event_id: str, kind: Kind, folder: Path, markdown: str, state: str, at: datetime
+    event_id: str,
+    kind: Kind,
+    folder: Path,
+    markdown: str,
+    state: str,
+    at: datetime,
+    note: str = "",
 ) -> None:
-    """One keyed artifact per event and kind: the UI keeps every draft and approval."""
+    """One keyed artifact per event and kind: the UI keeps every draft and every decision, with
+    the reviewer's note (emails and phones masked)."""
     header = f"> **{kind} {folder.name}: {state}** ({at:%Y-%m-%d %H:%M} UTC) · files: `{folder}`"
+    if note:
+        header += f"\n>\n> Note: {markdown_text(mask_contacts(note))}"
     create_markdown_artifact(
-        key=f"press-{kind}-{event_id}",
+        key=note_artifact_key(event_id, kind),
         markdown=f"{header}\n\n{markdown}",
         description=f"Press note ({kind}) of {event_id}: {state}",
     )

@@ -1,5 +1,6 @@
 """Normalise and check a roster table. Pure: no Prefect, no I/O beyond reading templates."""
 
+import difflib
 import multiprocessing
 import os
 import unicodedata
@@ -18,6 +19,7 @@ from config import TEMPLATES_DIR
 from config.errors import RosterSourceError
 from config.event import ColumnMap
 from tasks.common.districts import DistrictCatalog
+from tasks.common.escaping import starts_like_formula
 from tasks.common.templating import environment
 
 ProblemCode = Literal[
@@ -30,7 +32,6 @@ ProblemCode = Literal[
 ]
 PersonField = Literal["name", "role", "unit", "district", "email", "phone", "language", "id"]
 TEXT_FIELDS: tuple[PersonField, ...] = ("name", "role", "unit", "district")
-FORMULA_STARTS = ("=", "+", "-", "@")
 PARALLEL_CHECK_THRESHOLD = 5_000
 LINE_BREAKS = ("\n", "\r", "\u2028", "\u2029")
 LANGUAGES = {
@@ -93,8 +94,7 @@ def clean_text(value: str) -> str:
 
 
 def is_unsafe_text(raw: str) -> bool:
-    stripped = raw.strip()
-    return stripped.startswith(FORMULA_STARTS) or any(mark in raw for mark in LINE_BREAKS)
+    return starts_like_formula(raw.strip()) or any(mark in raw for mark in LINE_BREAKS)
 
 
 @lru_cache(maxsize=200_000)
@@ -175,22 +175,62 @@ def make_problem(
     )
 
 
+def column_letter(index: int) -> str:
+    """The column as the sheet names it: A for the first, Z, then AA."""
+    letters = ""
+    number = index + 1
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def column_index(
+    header: Sequence[str], title: str, setting: str, sheet: str = "the roster"
+) -> int | None:
+    """The column titled `title` (trimmed, case folded), None if there is none.
+
+    Two such columns are an error: taking the first would read an empty copy (every email
+    "missing") or another person's address without a word.
+    """
+    wanted = clean_text(title).casefold()
+    found = [index for index, cell in enumerate(header) if clean_text(cell).casefold() == wanted]
+    if len(found) > 1:
+        columns = " and ".join(f"{column_letter(i)} ({clean_text(header[i])!r})" for i in found)
+        raise RosterSourceError(
+            f"The header row (row 1) of {sheet} has {len(found)} columns titled "
+            f"{clean_text(title)!r}: {columns}. {setting} must name exactly one: rename or "
+            "delete the other column(s), then run again."
+        )
+    return found[0] if found else None
+
+
+def closest_column(header: Sequence[str], title: str) -> str:
+    """A hint at a header that looks like a typo of the title; nothing else of the file is
+    repeated, since a wrong roster.path may point at a file that is no roster at all."""
+    folded = [clean_text(cell).casefold() for cell in header]
+    match = difflib.get_close_matches(clean_text(title).casefold(), folded, n=1, cutoff=0.75)
+    if not match:
+        return ""
+    index = folded.index(match[0])
+    return f", closest: column {column_letter(index)} ({clean_text(header[index])!r})"
+
+
 def header_positions(header: Sequence[str], columns: ColumnMap) -> dict[PersonField, int]:
     """Where each mapped field sits; a mapped header missing from the sheet is a config error."""
-    folded = {clean_text(title).casefold(): index for index, title in enumerate(header)}
     positions: dict[PersonField, int] = {}
     missing = []
     for field_name, title in columns.mapped().items():
-        index = folded.get(clean_text(title).casefold())
+        index = column_index(header, title, f"roster.columns.{field_name}")
         if index is None:
-            missing.append(f"{title!r} (for {field_name})")
+            missing.append(f"{title!r} (for {field_name}{closest_column(header, title)})")
         else:
             positions[field_name] = index  # type: ignore[index]
     if missing:
-        present = ", ".join(repr(clean_text(title)) for title in header if title.strip())
         raise RosterSourceError(
-            f"The roster's header row has no column {', '.join(missing)}. "
-            f"Its columns are: {present or 'none'}. Fix the event's roster.columns or the sheet."
+            f"The roster's header row (row 1, {len(header)} columns) has no column "
+            f"{', '.join(missing)}. Fix roster.columns in the event file or the header row of "
+            "the roster."
         )
     return positions
 
@@ -250,6 +290,24 @@ def validate_contacts(
     )
 
 
+def extra_columns(
+    header: Sequence[str], positions: dict[PersonField, int], working_columns: frozenset[str]
+) -> list[tuple[int, str]]:
+    """The columns kept with each person, by title; a title seen before gets its column letter,
+    so a second column of the same title keeps its values instead of overwriting the first's."""
+    kept: list[tuple[int, str]] = []
+    seen: set[str] = set()
+    for index, cell in enumerate(header):
+        title = clean_text(cell) or f"column {index + 1}"
+        if index in positions.values() or title in working_columns:
+            continue
+        if title.casefold() in seen:
+            title = f"{title} ({column_letter(index)})"
+        seen.add(title.casefold())
+        kept.append((index, title))
+    return kept
+
+
 class _RowChecker:
     """Turns one data row into a person and its problems; remembers identities for duplicates."""
 
@@ -264,11 +322,7 @@ class _RowChecker:
     ) -> None:
         self.positions = header_positions(table.header, columns)
         self.titles = columns.mapped()
-        self.extra_columns = [
-            (index, clean_text(title) or f"column {index + 1}")
-            for index, title in enumerate(table.header)
-            if index not in self.positions.values() and clean_text(title) not in working_columns
-        ]
+        self.extra_columns = extra_columns(table.header, self.positions, working_columns)
         self.catalog = catalog
         self.default_language = default_language
         self.contacts = validate_contacts(table, self.positions, region)

@@ -1,8 +1,6 @@
 """What a sync tells ops: a summary, the problem list, and where the problems were written."""
 
-import csv
 from collections import Counter
-from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -10,6 +8,7 @@ from config import TEMPLATES_DIR
 from config.event import Event
 from config.settings import load_settings
 from tasks.common.districts import load_districts
+from tasks.common.escaping import write_csv
 from tasks.common.sheets import PROBLEMS_WORKSHEET, write_worksheet
 from tasks.common.templating import environment
 from tasks.roster.check import CheckedRoster, Problem, problem_sheet_rows
@@ -91,11 +90,6 @@ def render_summary(report: SyncReport) -> str:
     )
 
 
-def write_problem_file(path: Path, problems: list[Problem]) -> None:
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        csv.writer(handle).writerows(problem_sheet_rows(problems))
-
-
 def write_problem_list(event: Event, problems: list[Problem]) -> str:
     """Tell ops what is wrong where they work: a worksheet of their spreadsheet, or a CSV file."""
     settings = load_settings()
@@ -107,5 +101,5 @@ def write_problem_list(event: Event, problems: list[Problem]) -> str:
         )
         return f"worksheet {PROBLEMS_WORKSHEET!r} of the roster spreadsheet"
     path = settings.event_output_dir(event.id) / "roster-problems.csv"
-    write_problem_file(path, problems)
+    write_csv(path, problem_sheet_rows(problems))
     return str(path)

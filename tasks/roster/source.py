@@ -1,6 +1,7 @@
 """Read a roster, whole and as text, from a Google Sheet, a CSV file or an XLSX file."""
 
 import csv
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -28,9 +29,12 @@ def _frame_cells(frame: pd.DataFrame) -> list[list[str]]:
 
 
 def read_file_cells(source: RosterSource) -> list[list[str]]:
+    """The file's cells. Errors say which file and what is wrong with it, never what it holds:
+    roster.path may point at a file that is no roster at all."""
     path = source.path
     if path is None or not Path(path).is_file():
         raise RosterSourceError(f"The roster file {path} does not exist: check roster.path.")
+    kind = source.source.upper()
     try:
         if source.source == "csv":
             with Path(path).open(encoding="utf-8-sig", newline="") as handle:
@@ -42,8 +46,18 @@ def read_file_cells(source: RosterSource) -> list[list[str]]:
         raise RosterSourceError(
             f"The roster file {path} is not UTF-8 text: save it as 'CSV UTF-8' and sync again."
         ) from None
-    except (ValueError, csv.Error) as error:
-        raise RosterSourceError(f"Cannot read the roster file {path}: {error}") from None
+    except OSError as error:
+        raise RosterSourceError(
+            f"Cannot open the roster file {path} ({error.strerror or type(error).__name__}): "
+            "check roster.path and the file's permissions."
+        ) from None
+    except (ValueError, KeyError, csv.Error, zipfile.BadZipFile) as error:
+        reason = (str(error).splitlines() or [type(error).__name__])[0][:160]
+        raise RosterSourceError(
+            f"Cannot read the roster file {path} as {kind} ({reason}): check roster.source, "
+            "roster.worksheet and roster.path, or save the file again as "
+            f"{'CSV UTF-8' if kind == 'CSV' else 'an Excel workbook (.xlsx)'}."
+        ) from None
     return _frame_cells(frame)
 
 

@@ -4,6 +4,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from tasks.common.escaping import markdown_text
 from tasks.roster.report import (
     ARTIFACT_PROBLEM_ROWS,
     SyncReport,
@@ -28,6 +29,14 @@ def publish_sync_report(report: SyncReport) -> None:
     )
     create_table_artifact(
         key=f"roster-problems-{report.event_id}",
-        table=[problem.model_dump() for problem in report.problems[:ARTIFACT_PROBLEM_ROWS]],
+        # The messages name the sheet's own headers; the UI renders each cell as Markdown.
+        table=[
+            {
+                **problem.model_dump(),
+                "message_hi": markdown_text(problem.message_hi),
+                "message_en": markdown_text(problem.message_en),
+            }
+            for problem in report.problems[:ARTIFACT_PROBLEM_ROWS]
+        ],
         description=f"Problems found in the roster ({len(report.problems)} in all)",
     )
