@@ -19,6 +19,7 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Schedule
 from prefect.types.entrypoint import EntrypointType
+from prefect.utilities.annotations import freeze
 
 from config.event import Event
 from config.settings import SHEETS_RATE_LIMIT, SMTP_RATE_LIMIT, Settings
@@ -36,6 +37,7 @@ FLOWS: dict[str, Flow[..., object]] = {
     for flow in (sync_roster, send_stage, collect_confirmations, press_note)
 }
 DEFAULT_SMTP_PER_MINUTE = 60
+EDITABLE = {"review"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,12 @@ def ensure_rate_limit(name: str, per_minute: int) -> None:
 def apply_planned(item: PlannedDeployment, event: Event, settings: Settings) -> str:
     deployment = FLOWS[item.flow_name].to_deployment(
         name=item.name,
-        parameters=item.parameters,
+        # What names the deployment (its event, stage, kind) is fixed: the run form shows it
+        # and the server refuses a run of this deployment for another stage.
+        parameters={
+            name: value if name in EDITABLE else freeze(value)
+            for name, value in item.parameters.items()
+        },
         description=item.description,
         tags=item.tags,
         schedules=[Schedule(rrule=item.rrule, timezone=event.timezone)] if item.rrule else None,

@@ -18,6 +18,7 @@ from prefect import Flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import DeploymentUpdate
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTags
+from prefect.exceptions import PrefectHTTPStatusError
 
 from config import PROJECT_DIR
 from config.event import load_event
@@ -118,6 +119,14 @@ def test_schedules_fire_once_at_the_right_instant_and_move_with_the_date(
         assert "event:schedule-test" in deployment.tags
     invitation = first["send-stage/invitation · schedule-test"]
     assert occurrences(invitation)[0].isoformat() == "2027-11-24T10:00:00+05:30"
+    # A stage's deployment sends that stage only: the run form shows it fixed, and the server
+    # refuses a run of it for another stage.
+    stage_field = invitation.parameter_openapi_schema["properties"]["stage"]
+    assert stage_field["readOnly"] is True and stage_field["enum"] == ["invitation"]
+    with get_client(sync_client=True) as client, pytest.raises(PrefectHTTPStatusError):
+        client.create_flow_run_from_deployment(
+            invitation.id, parameters={"event": str(path), "stage": "reminder"}
+        )
     hourly = occurrences(first["collect-confirmations/schedule-test"])
     assert hourly[-1] <= event.ends_at + timedelta(hours=1) < hourly[-1] + timedelta(hours=1)
     assert all(b - a == timedelta(hours=1) for a, b in pairwise(hourly))

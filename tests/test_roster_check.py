@@ -80,6 +80,21 @@ def test_text_is_trimmed_composed_and_collapsed() -> None:
     assert person.role == "जिला संयोजक"
 
 
+def test_an_address_needing_smtputf8_is_kept_and_reported() -> None:
+    checked = check(
+        person_row(email="user@डाटामेल.भारत", phone="9812300001"),
+        person_row(email="jürgen@münchen.example", phone="9812300002"),
+    )
+    assert codes(checked) == [(3, "email", "email_needs_smtputf8")]
+    assert [person.email for person in checked.people] == [
+        "user@डाटामेल.भारत",
+        "jürgen@münchen.example",
+    ]
+    (problem,) = checked.problems
+    assert "SMTPUTF8" in problem.message_hi and "SMTPUTF8" in problem.message_en
+    assert "jürgen" not in problem.message_hi + problem.message_en
+
+
 def test_every_problem_kind_names_row_field_and_both_languages() -> None:
     checked = check(
         person_row(email="ok1@example.org", phone="9812300001"),

@@ -55,6 +55,7 @@ def publish_coverage(event: Event, result: Coverage) -> None:
         by_district.setdefault(district, Counter()).update(tally)
     create_markdown_artifact(
         key=f"coverage-summary-{event.id}",
+        description="Answers so far: counts, districts with no confirmed convener, chart",
         markdown=(
             f"# {event.id}: answers\n\n| | |\n|---|---:|\n"
             f"| आ रहे हैं / confirmed | {result.confirmed} |\n"

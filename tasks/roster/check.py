@@ -25,6 +25,7 @@ from tasks.common.templating import environment
 ProblemCode = Literal[
     "duplicate",
     "invalid_email",
+    "email_needs_smtputf8",
     "missing_email",
     "invalid_phone",
     "unknown_district",
@@ -408,6 +409,8 @@ class _RowChecker:
         if person.email is None:
             person.rejected["email"] = value
             self.problem("invalid_email", person.source_row, "email", person.name)
+        elif not person.email.rpartition("@")[0].isascii():
+            self.problem("email_needs_smtputf8", person.source_row, "email", person.name)
 
     def check_phone(self, person: RosterPerson, value: str) -> None:
         if not value:

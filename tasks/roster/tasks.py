@@ -32,9 +32,11 @@ def publish_sync_report(report: SyncReport) -> None:
         # The messages name the sheet's own headers; the UI renders each cell as Markdown.
         table=[
             {
-                **problem.model_dump(),
-                "message_hi": markdown_text(problem.message_hi),
-                "message_en": markdown_text(problem.message_en),
+                "पंक्ति / Row": problem.row,
+                "समस्या": markdown_text(problem.message_hi),
+                "Problem": markdown_text(problem.message_en),
+                "कॉलम / Field": problem.field,
+                "Code": problem.code,
             }
             for problem in report.problems[:ARTIFACT_PROBLEM_ROWS]
         ],
