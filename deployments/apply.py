@@ -37,7 +37,7 @@ FLOWS: dict[str, Flow[..., object]] = {
     for flow in (sync_roster, send_stage, collect_confirmations, press_note)
 }
 DEFAULT_SMTP_PER_MINUTE = 60
-EDITABLE = {"review"}
+FIXED = {"stage", "kind"}
 
 
 @dataclass(frozen=True)
@@ -87,10 +87,10 @@ def ensure_rate_limit(name: str, per_minute: int) -> None:
 def apply_planned(item: PlannedDeployment, event: Event, settings: Settings) -> str:
     deployment = FLOWS[item.flow_name].to_deployment(
         name=item.name,
-        # What names the deployment (its event, stage, kind) is fixed: the run form shows it
-        # and the server refuses a run of this deployment for another stage.
+        # A stage's or a note kind's deployment is for that one: the run form shows it fixed,
+        # and the server refuses a run of it for another stage.
         parameters={
-            name: value if name in EDITABLE else freeze(value)
+            name: freeze(value) if name in FIXED else value
             for name, value in item.parameters.items()
         },
         description=item.description,
