@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Timeouts in a row on fresh connections after which a batch stops.",
     )
+    smtp_connections: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="SMTP connections a wave sends on at once; 1 suits Gmail and most hosts.",
+    )
     smtp_per_minute: int | None = Field(default=None, ge=1, description="Sending rate cap.")
     smtp_per_day: int = Field(
         default=2000, ge=1, description="Daily quota: Gmail allows 500, Workspace 2,000."
@@ -79,6 +85,22 @@ class Settings(BaseSettings):
         default="karyashala@localhost", description="Sender address of every mail."
     )
     reply_to: str | None = Field(default=None, description="Reply-To; the sender when unset.")
+    imap_host: str | None = Field(
+        default=None,
+        description="IMAP server of the Reply-To mailbox; collect-confirmations reads replies "
+        "and bounces there when set.",
+    )
+    imap_port: int | None = Field(
+        default=None, description="IMAP port; 993 for ssl, 143 otherwise, when unset."
+    )
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_password_block: str | None = Field(
+        default=None, description="Name of a Prefect Secret block holding the IMAP password."
+    )
+    imap_security: Literal["none", "starttls", "ssl"] = "ssl"
+    imap_folder: str = Field(default="INBOX", description="Folder the replies arrive in.")
+    imap_timeout_seconds: float = Field(default=30.0, gt=0)
     batch_size: int = Field(default=100, ge=1, le=5000)
     claim_lease_seconds: float = Field(
         default=60.0,
