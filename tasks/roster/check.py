@@ -26,6 +26,7 @@ ProblemCode = Literal[
     "duplicate",
     "invalid_email",
     "email_needs_smtputf8",
+    "email_bounced",
     "missing_email",
     "invalid_phone",
     "unknown_district",
