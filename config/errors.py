@@ -24,7 +24,8 @@ class SettingsError(KaryashalaError):
     def of(cls, error: ValidationError) -> "SettingsError":
         """One line naming each variable and what it needs; never the value (it may be secret)."""
         problems = "; ".join(
-            f"{ENV_PREFIX}{'_'.join(str(part) for part in item['loc']).upper()}: {item['msg']}"
+            f"{ENV_PREFIX}{name.removeprefix(ENV_PREFIX)}: {item['msg']}"  # an alias is whole
             for item in error.errors()
+            for name in ["_".join(str(part) for part in item["loc"]).upper()]
         )
         return cls(f"{problems}. Fix or unset it (the README's Settings table lists each one).")

@@ -354,6 +354,16 @@ class Event(Model):
         return self
 
     @property
+    def roles(self) -> list[Role]:
+        """The roster roles of the invited groups, in the order the event lists them."""
+        return [role for group in self.invited_groups for role in group.roles]
+
+    def role_named(self, hindi: str) -> Role | None:
+        """The role a roster cell names (as the sheet writes it, in Hindi), if the event lists
+        it: its English goes where an English text names a person's role."""
+        return next((role for role in self.roles if role.hi == hindi), None)
+
+    @property
     def dignitaries(self) -> list[Dignitary]:
         return [self.presiding, self.quoted, *self.speakers]
 

@@ -5,7 +5,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SMTP_RATE_LIMIT = "karyashala-smtp-sends"
@@ -120,9 +120,14 @@ class Settings(BaseSettings):
     sheets_per_minute: int = Field(
         default=60, ge=1, description="Sheets requests per minute for all runs together."
     )
-    press_month_spelling: Literal["halant", "anusvara"] = Field(
+    month_spelling: Literal["halant", "anusvara"] = Field(
         default="halant",
-        description="Hindi month names in press notes: दिसम्बर (halant) or दिसंबर (anusvara).",
+        # KARYASHALA_PRESS_MONTH_SPELLING is its earlier name, still read.
+        validation_alias=AliasChoices(
+            "KARYASHALA_MONTH_SPELLING", "KARYASHALA_PRESS_MONTH_SPELLING"
+        ),
+        description="Hindi month names in mails and press notes: दिसम्बर (halant) or दिसंबर "
+        "(anusvara).",
     )
     trusted_proxies: str = Field(
         default="",

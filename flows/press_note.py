@@ -129,7 +129,7 @@ def press_note(event: str, kind: Kind, review: bool = True) -> PressReport:
     settings = load_settings()
     facts = read_facts(settings.store_url, event_config)
     draft = render_sections(
-        event_config, kind, facts, event_config.outcome, settings.press_month_spelling
+        event_config, kind, facts, event_config.outcome, settings.month_spelling
     )
     folder, files = write_draft(settings.event_output_dir(event_config.id), kind, draft)
     publish_note(event_config.id, kind, folder, draft, "draft, awaiting review", utc_now())
@@ -226,7 +226,7 @@ def revised_note(
     outcome = answer.outcome(event.outcome)
     if edit is not None or outcome == event.outcome or unknown_speaker(event, answer):
         return edit
-    rewritten = render_sections(event, kind, facts, outcome, settings.press_month_spelling)
+    rewritten = render_sections(event, kind, facts, outcome, settings.month_spelling)
     return rewritten if rewritten != draft else None
 
 
@@ -248,7 +248,7 @@ def save_approved(
     report: PressReport,
 ) -> PressReport:
     """Save the approved text beside its draft and, when asked, mail it to the media list."""
-    final_text = with_embargo(body, answer.embargo, event, settings.press_month_spelling)
+    final_text = with_embargo(body, answer.embargo, event, settings.month_spelling)
     final = write_final(folder, final_text)
     note = answer.note.strip()
     publish_note(event.id, kind, folder, final_text, "approved", utc_now(), note)

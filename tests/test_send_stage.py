@@ -124,7 +124,7 @@ def test_invitation_arrives_whole_in_hindi_with_links_and_calendar(
     message = by_to["person1@example.org"]
 
     assert message["Subject"] == (
-        "निमंत्रण: प्रदेश स्तरीय आईटी एवं सोशल मीडिया कार्यशाला, बुधवार, 1 दिसंबर 2027"
+        "निमंत्रण: प्रदेश स्तरीय आईटी एवं सोशल मीडिया कार्यशाला, बुधवार, 1 दिसम्बर 2027"
     )
     assert message["To"].addresses[0].display_name == "बीना 1"
     assert message["To"].addresses[0].addr_spec == "person1@example.org"

@@ -158,11 +158,20 @@ def counted(count: int, phrase: str, case: Case = "direct") -> str:
     return f"{count} {noun(phrase, count, case)}"
 
 
-def join(items: Sequence[str], conjunction: str = "और") -> str:
-    """क, ख और ग: commas, and the conjunction before the last (no comma before it)."""
+def gender_of(nouns: Sequence[str]) -> Gender:
+    """The gender a verb takes for these nouns together: feminine only when every one is
+    (8 संयोजिकाएँ और 9 सह संयोजिकाएँ शामिल रहीं); mixed or none take the masculine (रहे)."""
+    heads = [noun_phrase.rpartition(" ")[2] for noun_phrase in nouns]
+    return "female" if heads and all(is_feminine(head) for head in heads) else "male"
+
+
+def join(items: Sequence[str]) -> str:
+    """क, ख और ग: commas, and और before the last (no comma before it); तथा instead when an
+    item has its own और (क और ख तथा ग और घ), so the list's joint stands out."""
     parts = [str(item) for item in items if str(item)]
     if len(parts) < 2:
         return "".join(parts)
+    conjunction = "तथा" if any("और" in part.split() for part in parts) else "और"
     return f"{', '.join(parts[:-1])} {conjunction} {parts[-1]}"
 
 

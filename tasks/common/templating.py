@@ -23,9 +23,13 @@ from tasks.common.escaping import markdown_text
 TEMPLATE_SUFFIX = ".j2"
 
 
-def long_date(moment: datetime, lang: str) -> str:
-    """बुधवार, 1 दिसंबर 2027 / Wednesday, 1 December 2027 (CLDR, for mails and pages)."""
-    return format_date(moment, "EEEE, d MMMM y", locale="hi" if lang == "hi" else "en_IN")
+def long_date(moment: datetime, lang: str, spelling: hindi.MonthSpelling = "halant") -> str:
+    """बुधवार, 1 दिसम्बर 2027 / Wednesday, 1 December 2027, for mails and pages; the Hindi
+    month in the spelling the press notes use (KARYASHALA_MONTH_SPELLING)."""
+    if lang == "hi":
+        month = hindi.month(moment, spelling)
+        return f"{hindi.weekday(moment)}, {moment.day} {month} {moment.year}"
+    return format_date(moment, "EEEE, d MMMM y", locale="en_IN")
 
 
 def en_time(moment: datetime) -> str:
@@ -45,8 +49,11 @@ def en_counted(count: int, one: str, many: str) -> str:
 
 
 def en_join(items: Sequence[str]) -> str:
-    """a, b and c (CLDR's Indian English has no comma before 'and')."""
+    """a, b and c (CLDR's Indian English has no comma before 'and'); 'as well as' before the
+    last when an item has its own 'and' (a and b as well as c and d), as the Hindi says तथा."""
     parts = [str(item) for item in items if str(item)]
+    if len(parts) > 1 and any("and" in part.split() for part in parts):
+        return f"{', '.join(parts[:-1])} as well as {parts[-1]}"
     return format_list(parts, locale="en_IN") if parts else ""
 
 
@@ -121,6 +128,7 @@ def environment(templates_dir: Path) -> jinja2.Environment:
         noun=hindi.noun,
         counted=hindi.counted,
         join_hi=hindi.join,
+        gender_of=hindi.gender_of,
         verb=hindi.verb,
         md=markdown_text,
     )

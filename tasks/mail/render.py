@@ -1,7 +1,7 @@
 """Render one stage's mail for one person and build the MIME message. Pure: no network."""
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.charset import BASE64, Charset
 from email.encoders import encode_base64
@@ -19,7 +19,9 @@ from email_validator import EmailNotValidError, validate_email
 
 from config import TEMPLATES_DIR
 from config.event import Event, Stage
+from config.settings import Settings
 from tasks.common.districts import load_districts
+from tasks.common.hindi import MonthSpelling
 from tasks.common.templating import environment
 from tasks.common.tokens import check_in_code, sign_token
 from tasks.mail.calendar import event_calendar
@@ -39,12 +41,19 @@ class Recipient:
     message_id: str
 
 
+def configured_month_spelling() -> MonthSpelling:
+    """The month spelling of the settings (KARYASHALA_MONTH_SPELLING): mails spell a date's
+    month as the press notes do."""
+    return Settings().month_spelling
+
+
 @dataclass(frozen=True)
 class Sender:
     address: str
     reply_to: str
     public_url: str
     signing_key: str
+    month_spelling: MonthSpelling = field(default_factory=configured_month_spelling)
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,7 @@ def render_mail(event: Event, stage: Stage, recipient: Recipient, sender: Sender
     links = links_for(sender, event, recipient.person_id)
     catalog = load_districts(event.districts)
     district = catalog.canonical(recipient.district) if recipient.district else None
+    role = event.role_named(recipient.role) if recipient.role else None
     context = {
         "event": event,
         "stage": stage,
@@ -130,10 +140,12 @@ def render_mail(event: Event, stage: Stage, recipient: Recipient, sender: Sender
         "t": lambda text: getattr(text, language),
         "person": {
             "name": recipient.name,
-            "role": recipient.role,
+            # in the mail's language where the event gives one, else as the sheet writes it
+            "role": getattr(role, language) if role else recipient.role,
             "district": getattr(district, language) if district else None,
         },
         "links": links,
+        "month_spelling": sender.month_spelling,
         "check_in_code": (
             check_in_code(sender.signing_key, event.id, recipient.person_id)
             if stage.check_in_code

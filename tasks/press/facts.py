@@ -76,9 +76,8 @@ def press_facts(
         for text in [p.district for p in came] + [w.district for w in walk_ins]
         if (found := district_of(text, catalog))
     }
-    roles = [role for group in event.invited_groups for role in group.roles]
-    counts = [RoleCount(role, sum(p.role == role.hi for p in came)) for role in roles]
-    listed = {role.hi for role in roles}
+    counts = [RoleCount(role, sum(p.role == role.hi for p in came)) for role in event.roles]
+    listed = {role.hi for role in event.roles}
     return PressFacts(
         invited_reach=reach(invited, catalog),
         attended=len(came) + len(walk_ins),
