@@ -6,7 +6,8 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
+
+from tasks.common.processes import is_running
 
 # The pid of the process a Prefect server child belongs to. The child reads it to tell a parent
 # killed before the child could watch it (the child then already has another parent) from one
@@ -73,20 +74,3 @@ def watch_parent(parent: int, declared: int | None) -> None:
     os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's graceful shutdown
     time.sleep(SHUTDOWN_GRACE_SECONDS)
     os._exit(1)
-
-
-def is_running(pid: int) -> bool:
-    """Whether pid is a live process: a killed process stays a zombie until it is reaped."""
-    if not Path("/proc/self/stat").exists():
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] not in {"Z", "X"}

@@ -18,6 +18,7 @@ import httpx
 
 from config.errors import KaryashalaError
 from karyashala.prefect_env import PARENT_PID, PARENT_POLL_SECONDS, exit_with_parent
+from tasks.common.processes import children
 
 PREFECT = str(Path(sys.executable).parent / "prefect")
 # `prefect server start` and `prefect worker start` through this module, so that a SIGKILLed
@@ -137,14 +138,6 @@ def end_runs_with_parent() -> None:
                 os.killpg(group, signal.SIGKILL)
 
     threading.Thread(target=watch, name="end-runs-with-parent", daemon=True).start()
-
-
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with suppress(OSError):  # a thread that ended while we looked
-            found += [int(child) for child in (task / "children").read_text().split()]
-    return found
 
 
 def process_group(pid: int) -> int:

@@ -1,7 +1,6 @@
 """A SIGKILLed command leaves no Prefect server behind: neither the temporary one Prefect starts
 without PREFECT_API_URL, nor the one `prefect_server()` starts for `demo --ui`."""
 
-import contextlib
 import csv
 import json
 import signal
@@ -15,6 +14,7 @@ import pytest
 
 from karyashala.prefect_env import PARENT_PID
 from karyashala.prefect_server import without_prefect_settings
+from tasks.common.processes import children
 from tasks.mail.outbox import free_port
 from tests.conftest import HEADER, person_row, write_event
 
@@ -67,14 +67,6 @@ def command_line(pid: int) -> list[str]:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
     except OSError:
         return []
-
-
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):  # a thread that ended while we looked
-            found += [int(child) for child in (task / "children").read_text().split()]
-    return found
 
 
 def wait_for_child(parent: subprocess.Popen[bytes], marker: str, log: Path) -> int:

@@ -20,7 +20,8 @@ from config.settings import load_settings
 from flows.send_stage import send_stage
 from store.db import engine_for
 from store.models import Message, utc_now
-from tasks.mail.claims import HOST, process_start
+from tasks.common.processes import process_start
+from tasks.mail.claims import HOST
 from tests.conftest import person_row, send_to
 from tests.support.smtp_server import LoopbackSMTPServer
 from tests.test_send_stage import ledger, make_event, roster_rows

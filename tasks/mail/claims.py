@@ -11,32 +11,10 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from pathlib import Path
+
+from tasks.common.processes import process_start
 
 HOST = socket.gethostname()[:255]
-
-
-def process_start(pid: int) -> str | None:
-    """The start of process pid as the kernel counts it (ticks since boot), or None when there is
-    no such process. "" where the platform does not say (then a live pid is taken as the same)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return None
-    except OSError:
-        return "" if pid_exists(pid) else None
-    # The command name (field 2) may hold spaces and parentheses: count from its closing one.
-    return stat.rpartition(")")[2].split()[19]
-
-
-def pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @cache
