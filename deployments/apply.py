@@ -29,12 +29,13 @@ from deployments.secrets import existing_secret_settings
 from flows.collect_confirmations import collect_confirmations
 from flows.press_note import press_note
 from flows.send_stage import send_stage
+from flows.settle_replies import settle_replies
 from flows.sync_roster import sync_roster
 from tasks.mail.outbox import LocalOutbox
 
 FLOWS: dict[str, Flow[..., object]] = {
     flow.name: flow  # type: ignore[misc]
-    for flow in (sync_roster, send_stage, collect_confirmations, press_note)
+    for flow in (sync_roster, send_stage, collect_confirmations, settle_replies, press_note)
 }
 DEFAULT_SMTP_PER_MINUTE = 60
 FIXED = {"stage", "kind"}

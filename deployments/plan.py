@@ -60,7 +60,8 @@ def deployment_name(event: Event, part: str | None = None) -> str:
 
 def plan_event(event: Event, event_ref: str) -> list[PlannedDeployment]:
     """sync hourly from weeks before; each stage once at its time; collect hourly until the
-    event is over; the summary note once after it; the announcement on demand."""
+    event is over; the summary note once after it; the announcement and the settling of
+    waiting replies on demand."""
     zone = event.timezone
     tags = event_tags(event)
     stage_times = [stage.runs_at(event.starts_at) for stage in event.stages]
@@ -83,6 +84,14 @@ def plan_event(event: Event, event_ref: str) -> list[PlannedDeployment]:
             f"Answers and attendance of {event.id}: hourly from the first mail until an hour "
             "after it ends.",
             hourly(first_stage, collect_until, zone),
+            [*tags, "answers"],
+        ),
+        PlannedDeployment(
+            "settle-replies",
+            deployment_name(event),
+            {"event": event_ref},
+            f"Replies by mail to {event.id} that wait for a person, as a form; run on demand.",
+            None,
             [*tags, "answers"],
         ),
         PlannedDeployment(

@@ -63,6 +63,7 @@ def test_names_start_with_what_differs_and_stay_unique_across_events() -> None:
     assert names == {
         "sync-roster/haryana-it-workshop",
         "collect-confirmations/haryana-it-workshop",
+        "settle-replies/haryana-it-workshop",
         "press-note/announcement · haryana-it-workshop",
         "press-note/summary · haryana-it-workshop",
         *(f"send-stage/{stage.id} · haryana-it-workshop" for stage in workshop.stages),
@@ -147,7 +148,13 @@ def test_schedules_fire_once_at_the_right_instant_and_move_with_the_date(
     assert again["sync-roster/schedule-test"].entrypoint == "flows.sync_roster.sync_roster"
     assert {d.entrypoint for d in again.values()} == {
         f"flows.{module}.{module}"
-        for module in ("sync_roster", "send_stage", "collect_confirmations", "press_note")
+        for module in (
+            "sync_roster",
+            "send_stage",
+            "collect_confirmations",
+            "settle_replies",
+            "press_note",
+        )
     }
 
     move_event(path, days=7, drop_stage="thank-you")

@@ -15,6 +15,7 @@ from store.queries import (
     ANSWER_STATUS,
     Answer,
     attended_ids,
+    bounced_ids,
     latest_answers,
     read_answers,
 )
@@ -95,6 +96,8 @@ def read_sheet_answers(
             result.statuses[person_id] = PersonStatus(
                 ANSWER_STATUS.get(latest.answer, "none"), latest.channel, latest.received_at
             )
+        for person_id in bounced_ids(session, event.id) - result.statuses.keys():
+            result.statuses[person_id] = PersonStatus("bounced", "", None)
     return result
 
 

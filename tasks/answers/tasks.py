@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 from config.event import Event
 from tasks.answers.chart import answers_chart, data_uri
 from tasks.answers.collect import read_form_answers, read_sheet_answers, write_status_columns
-from tasks.answers.coverage import Coverage
+from tasks.answers.coverage import Coverage, call_reason
 from tasks.common.escaping import markdown_cells, markdown_text
 from tasks.common.privacy import mask_contacts
 
@@ -41,10 +41,12 @@ def publish_coverage(event: Event, result: Coverage) -> None:
                 "district": p.district or "",
                 "role": p.role or "",
                 "phone": mask_contacts(p.phone or ""),
+                "why / क्यों": call_reason(p),
             }
             for p in result.to_call
         ),
-        description="No answer yet: to call (phones masked here; `karyashala status` shows them)",
+        description="No answer yet, or mail bounced: to call (phones masked here; "
+        "`karyashala status` shows them)",
     )
     missing = (
         ", ".join(map(markdown_text, result.districts_without_confirmed_convener))
@@ -62,7 +64,9 @@ def publish_coverage(event: Event, result: Coverage) -> None:
             f"| प्रतिनिधि / deputy | {result.deputy} |\n"
             f"| नहीं आ रहे / declined | {result.declined} |\n"
             f"| उत्तर नहीं / no answer | {result.no_answer} |\n"
-            f"| उपस्थित / attended | {result.attended} |\n\n"
+            f"| उपस्थित / attended | {result.attended} |\n"
+            f"| ईमेल लौटा / mail bounced | {result.bounced} |\n"
+            f"| जाँच के लिए रुके ईमेल उत्तर / replies waiting | {result.replies_waiting} |\n\n"
             f"**Districts with no confirmed convener:** {missing}\n\n"
             f"![Answers by district (green: confirmed)]({data_uri(answers_chart(by_district))})\n"
         ),

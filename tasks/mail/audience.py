@@ -12,7 +12,7 @@ from config.errors import KaryashalaError
 from config.event import Audience, Event, Stage
 from store.queries import Candidate
 
-SkipReason = Literal["inactive", "opted_out", "no_email", "no_longer_in_audience"]
+SkipReason = Literal["inactive", "opted_out", "no_email", "bounced", "no_longer_in_audience"]
 
 
 class StageClosedError(KaryashalaError):
@@ -48,6 +48,8 @@ def skip_reason(candidate: Candidate) -> SkipReason | None:
         return "opted_out"
     if not candidate.email:
         return "no_email"
+    if candidate.bounced:  # until the roster gives them another address
+        return "bounced"
     return None
 
 
