@@ -1,10 +1,16 @@
-"""Benchmark: send a 5,000-person stage to an SMTP sink in another process, then the same
-messages through a bare smtplib loop on one connection; print both rates and their ratio.
+"""Benchmark: send a 5,000-person stage to an SMTP sink in another process, on one connection
+and on N at once (KARYASHALA_SMTP_CONNECTIONS), then the same messages through a bare smtplib
+loop on one connection; print the rates and their ratios.
 
-Not a test: `.venv/bin/python -m bench.send_wave [--people N] [--stage ID]`.
+The sink serves connections side by side; with --server-delay-ms it answers each message that
+much later, as a real server across a network does, which is where connections at once pay.
+
+Not a test: `.venv/bin/python -m bench.send_wave [--people N] [--stage ID] [--connections N]
+[--server-delay-ms MS]`.
 """
 
 import argparse
+import asyncio
 import csv
 import multiprocessing
 import os
@@ -23,19 +29,22 @@ from tests.support.smtp_server import free_port
 
 
 class CountingSink:
-    def __init__(self, counter: "Synchronized[int]") -> None:
+    def __init__(self, counter: "Synchronized[int]", delay: float) -> None:
         self.counter = counter
+        self.delay = delay
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)  # other connections are served meanwhile
         with self.counter.get_lock():
             self.counter.value += 1
         return "250 OK"
 
 
-def run_sink(port: int, counter: "Synchronized[int]", stop: Any) -> None:
+def run_sink(port: int, counter: "Synchronized[int]", stop: Any, delay: float) -> None:
     from aiosmtpd.controller import Controller
 
-    controller = Controller(CountingSink(counter), hostname="127.0.0.1", port=port)
+    controller = Controller(CountingSink(counter, delay), hostname="127.0.0.1", port=port)
     controller.start()
     stop.wait()
     controller.stop()
@@ -45,13 +54,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=5000)
     parser.add_argument("--stage", default="invitation")
+    parser.add_argument("--connections", type=int, default=4, help="the N to compare with 1")
+    parser.add_argument("--server-delay-ms", type=float, default=0.0)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="karyashala-send-"))
     port = free_port()
     counter: Synchronized[int] = multiprocessing.Value("i", 0)
     stop = multiprocessing.Event()
-    sink = multiprocessing.Process(target=run_sink, args=(port, counter, stop), daemon=True)
+    sink = multiprocessing.Process(
+        target=run_sink, args=(port, counter, stop, args.server_delay_ms / 1000), daemon=True
+    )
     sink.start()
     os.environ.update(
         KARYASHALA_DATA_DIR=str(work / "data"),
@@ -80,15 +93,17 @@ def main() -> None:
                 for n in range(args.people)
             ]
         )
-    event = str(write_event(work, {"source": "csv", "path": str(roster)}, event_id="bench"))
-    sync_roster(event)
-    time.sleep(1)
-
-    started = time.perf_counter()
-    report = send_stage(event, args.stage)
-    ours = time.perf_counter() - started
-    assert report.sent == args.people, report
-    ours_rate = args.people / ours
+    rates = {}
+    for connections in dict.fromkeys((1, args.connections)):
+        os.environ["KARYASHALA_SMTP_CONNECTIONS"] = str(connections)
+        event_id = f"bench-{connections}"
+        event = str(write_event(work, {"source": "csv", "path": str(roster)}, event_id=event_id))
+        sync_roster(event)
+        time.sleep(1)
+        started = time.perf_counter()
+        report = send_stage(event, args.stage)
+        rates[connections] = args.people / (time.perf_counter() - started)
+        assert report.sent == args.people, report
 
     samples = sample_messages(event, args.stage, args.people)
     counter_before = counter.value
@@ -104,15 +119,17 @@ def main() -> None:
             if ics:
                 message.add_attachment(ics, maintype="text", subtype="calendar")
             smtp.sendmail("invite@karyashala.test", [recipient], message.as_bytes())
-    bare = time.perf_counter() - started
-    bare_rate = args.people / bare
+    bare_rate = args.people / (time.perf_counter() - started)
     stop.set()
     sink.join()
+    one, many = rates[1], rates[args.connections]
     print(
-        f"stage={args.stage} people={args.people} "
-        f"karyashala: {ours:.2f}s {ours_rate:.0f} msg/s (whole flow: plan, render, ledger, send) | "
-        f"bare smtplib: {bare:.2f}s {bare_rate:.0f} msg/s | ratio={ours_rate / bare_rate:.2f} | "
-        f"sink received {counter_before} + {counter.value - counter_before}"
+        f"stage={args.stage} people={args.people} server delay={args.server_delay_ms:g} ms | "
+        f"karyashala (whole flow: plan, render, ledger, send): 1 connection {one:.0f} msg/s, "
+        f"{args.connections} connections {many:.0f} msg/s | bare smtplib, 1 connection: "
+        f"{bare_rate:.0f} msg/s | ratios to bare: 1 connection {one / bare_rate:.2f}, "
+        f"{args.connections} connections {many / bare_rate:.2f}; {args.connections} to 1: "
+        f"{many / one:.2f} | sink received {counter_before} + {counter.value - counter_before}"
     )
 
 

@@ -1,25 +1,51 @@
 """/r/<token>: an invitee says they come, do not, or send a deputy. GET (and HEAD) only shows
 the page, as mail scanners open links; only a POST saves an answer or counts toward a limit."""
 
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from config.event import AnswerStatus
 from store.db import transaction
-from store.models import Response, utc_now
-from store.queries import current_answers, read_answers
+from store.models import Person, Response, utc_now
+from store.queries import Answer, current_answers
 from web.pages import (
+    PERSON,
     Invitee,
     RateLimiter,
     Site,
-    find_invitee,
     form_text,
     invalid_link,
+    invitee_of,
+    linked_person,
     page,
     too_many_posts,
 )
 
 ANSWERS = ("yes", "no", "deputy")
+# The person behind a link and every answer they gave, oldest first: what the page shows, in
+# one round trip to the store.
+RESPONSE = Response.__table__.c
+PERSON_AND_ANSWERS = (
+    select(
+        PERSON.name,
+        PERSON.district,
+        PERSON.language,
+        RESPONSE.answer,
+        RESPONSE.channel,
+        RESPONSE.received_at,
+    )
+    .select_from(
+        Person.__table__.outerjoin(
+            Response.__table__,
+            (RESPONSE.person_id == PERSON.id) & (RESPONSE.event_id == PERSON.event_id),
+        )
+    )
+    .where(PERSON.id == bindparam("person_id"), PERSON.event_id == bindparam("event_id"))
+    .order_by(RESPONSE.received_at)
+)
 
 
 class AnswerPage:
@@ -28,36 +54,43 @@ class AnswerPage:
         # Per link: a person changing their mind.
         self.per_link = RateLimiter(limit=10)
 
-    async def show(self, request: Request) -> HTMLResponse:
-        invitee = find_invitee(self.site, request.path_params["token"], "answer")
-        if invitee is None:
-            return invalid_link()
-        return self.render(invitee, request.query_params.get("answer"), closed(invitee))
+    @property
+    def store_url(self) -> str:
+        return self.site.settings.store_url
 
-    async def record(self, request: Request) -> HTMLResponse:
-        invitee = find_invitee(self.site, request.path_params["token"], "answer")
-        if invitee is None:
+    def show(self, request: Request) -> HTMLResponse:
+        with transaction(self.store_url) as session:
+            found = find_invitee_and_answers(session, self.site, request.path_params["token"])
+        if found is None:
             return invalid_link()
-        if not self.allow_post(invitee, request):
-            return too_many_posts(invitee.language)
-        form = await request.form()
+        invitee, answers = found
+        chosen = request.query_params.get("answer")
+        return self.render(invitee, chosen, closed(invitee), status_of(invitee, answers))
+
+    def record(self, request: Request, form: FormData) -> HTMLResponse:
+        """Who, the limit and the answer in one transaction."""
         answer = form_text(form, "answer", 20)
         deputy = form_text(form, "deputy_name", 120) or None
-        is_closed = closed(invitee)
-        problem = answer_problem(answer, deputy, is_closed)
-        if problem is None:
-            save_answer(self.site.settings.store_url, invitee, answer, deputy)
-        return self.render(invitee, answer, is_closed, saved=problem is None, problem=problem)
-
-    def allow_post(self, invitee: Invitee, request: Request) -> bool:
-        address = self.site.client_address(request)
-        return self.per_link.allow(str(invitee.person_id)) and self.site.per_address.allow(address)
+        with transaction(self.store_url, writes=True) as session:
+            found = find_invitee_and_answers(session, self.site, request.path_params["token"])
+            if found is None:
+                return self.site.refuse_link(request)
+            invitee, answers = found
+            if not self.per_link.allow(str(invitee.person_id)):
+                return too_many_posts(invitee.language)
+            is_closed = closed(invitee)
+            problem = answer_problem(answer, deputy, is_closed)
+            if problem is None:
+                answers.append(save_answer(session, invitee, answer, deputy))
+        status = status_of(invitee, answers)
+        return self.render(invitee, answer, is_closed, status, problem is None, problem)
 
     def render(
         self,
         invitee: Invitee,
         chosen: str | None,
         is_closed: bool,
+        status: AnswerStatus,
         saved: bool = False,
         problem: str | None = None,
     ) -> HTMLResponse:
@@ -67,8 +100,9 @@ class AnswerPage:
             "invitee": invitee,
             "event": invitee.event,
             "starts_at": invitee.event.starts_at,
+            "month_spelling": self.site.settings.month_spelling,
             "chosen": chosen,
-            "answer_status": answer_status(self.site.settings.store_url, invitee),
+            "answer_status": status,
             "closed": is_closed,
             "saved": saved,
             "problem": problem,
@@ -92,20 +126,43 @@ def answer_problem(answer: str, deputy: str | None, is_closed: bool) -> str | No
     return None
 
 
-def answer_status(store_url: str, invitee: Invitee) -> AnswerStatus:
-    with transaction(store_url) as session:
-        answers = read_answers(session, invitee.event.id, invitee.person_id)
+def find_invitee_and_answers(
+    session: Session, site: Site, token: str
+) -> tuple[Invitee, list[Answer]] | None:
+    """Who an answer link is for and the answers they gave; None for a link that is not valid
+    (the store is read only for a link we signed)."""
+    linked = linked_person(site, token, "answer")
+    if linked is None:
+        return None
+    event, person_id = linked
+    rows = session.execute(PERSON_AND_ANSWERS, {"person_id": person_id, "event_id": event.id}).all()
+    if not rows:
+        return None
+    answers = [
+        Answer(person_id, row.answer, row.channel, row.received_at)
+        for row in rows
+        if row.answer is not None
+    ]
+    person = rows[0]
+    invitee = invitee_of(event, person_id, person.name, person.district, person.language)
+    return invitee, answers
+
+
+def status_of(invitee: Invitee, answers: list[Answer]) -> AnswerStatus:
     return current_answers(answers).get(invitee.person_id, "none")
 
 
-def save_answer(store_url: str, invitee: Invitee, answer: str, deputy: str | None) -> None:
-    with transaction(store_url) as session:
-        session.add(
-            Response(
-                event_id=invitee.event.id,
-                person_id=invitee.person_id,
-                channel="link",
-                answer=answer,
-                deputy_name=deputy if answer == "deputy" else None,
-            )
+def save_answer(session: Session, invitee: Invitee, answer: str, deputy: str | None) -> Answer:
+    """Store a link's answer; what was stored, as the answers read from the store are."""
+    stored = Answer(invitee.person_id, answer, "link", utc_now())
+    session.add(
+        Response(
+            event_id=invitee.event.id,
+            person_id=invitee.person_id,
+            channel=stored.channel,
+            answer=answer,
+            deputy_name=deputy if answer == "deputy" else None,
+            received_at=stored.received_at,
         )
+    )
+    return stored

@@ -96,7 +96,7 @@ def door_pin_salt(store_url: str, event_id: str) -> str:
 
 def rotate_door_pin(store_url: str, event_id: str) -> None:
     """A new PIN for the event's door; every session signed in with the old one ends."""
-    with transaction(store_url) as session:
+    with transaction(store_url, writes=True) as session:
         insert_ignoring_existing(session, DoorPin, [{"event_id": event_id, "salt": ""}])
         session.execute(
             update(DoorPin)
@@ -135,7 +135,7 @@ class CheckInPage:
     def store_url(self) -> str:
         return self.site.settings.store_url
 
-    async def show(self, request: Request) -> HTMLResponse:
+    def show(self, request: Request) -> HTMLResponse:
         event = self.site.events.get(request.path_params["event_id"])
         if event is None:
             return invalid_link()
@@ -145,13 +145,13 @@ class CheckInPage:
         query = form_text(request.query_params, "q", 60)
         return door.show(query=query, found=search_people(self.store_url, event, query))
 
-    async def act(self, request: Request) -> HTMLResponse | RedirectResponse:
+    def act(self, request: Request, form: FormData) -> HTMLResponse | RedirectResponse:
         event = self.site.events.get(request.path_params["event_id"])
         if event is None:
             return invalid_link()
         action = request.path_params["action"]
         if action == "login":
-            return await self.login(request, event)
+            return self.login(request, event, form)
         act = self.actions.get(action)
         if act is None:
             return invalid_link()
@@ -160,7 +160,7 @@ class CheckInPage:
             return login_page(event)
         if not self.posts_per_volunteer.allow(f"{event.id}:{door.volunteer}"):
             return too_many_posts()
-        return act(door, await request.form())
+        return act(door, form)
 
     def door(self, request: Request, event: Event) -> Door | None:
         """The door as the volunteer signed in on this phone sees it, from a signed cookie."""
@@ -180,7 +180,9 @@ class CheckInPage:
             return None
         return Door(event, volunteer)
 
-    async def login(self, request: Request, event: Event) -> HTMLResponse | RedirectResponse:
+    def login(
+        self, request: Request, event: Event, form: FormData
+    ) -> HTMLResponse | RedirectResponse:
         settings = self.site.settings
         salt = door_pin_salt(self.store_url, event.id)
         address, pin_key = self.site.client_address(request), f"{event.id}:{salt}"
@@ -188,7 +190,6 @@ class CheckInPage:
             return login_page(event, "new_pin_needed", status=429)
         if self.wrong_pins_per_address.exceeded(address):
             return login_page(event, "wait", status=429)
-        form = await request.form()
         name = form_text(form, "volunteer", 40)
         if not name:
             return login_page(event, "wrong")
@@ -277,7 +278,7 @@ def record_person(store_url: str, door: Door, person_id: int) -> tuple[str, ...]
     """Check a person of the roster in once: the message for the volunteer, or None if the
     event has no such person."""
     event = door.event
-    with transaction(store_url) as session:
+    with transaction(store_url, writes=True) as session:
         name = session.scalar(
             select(Person.name).where(Person.id == person_id, Person.event_id == event.id)
         )
@@ -298,7 +299,7 @@ def record_person(store_url: str, door: Door, person_id: int) -> tuple[str, ...]
 def record_walk_in(
     store_url: str, door: Door, name: str, district: str | None, phone: str | None
 ) -> None:
-    with transaction(store_url) as session:
+    with transaction(store_url, writes=True) as session:
         session.add(
             Attendance(
                 event_id=door.event.id,

@@ -2,6 +2,7 @@
 the page, as mail scanners open links; only a POST records the opt-out (the button, or a mail
 program's one-click List-Unsubscribe-Post)."""
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -15,17 +16,19 @@ class OptOutPage:
     def __init__(self, site: Site) -> None:
         self.site = site
 
-    async def show(self, request: Request) -> HTMLResponse:
-        invitee = find_invitee(self.site, request.path_params["token"], "opt-out")
+    def show(self, request: Request) -> HTMLResponse:
+        with transaction(self.site.settings.store_url) as session:
+            invitee = find_invitee(session, self.site, request.path_params["token"], "opt-out")
         if invitee is None:
             return invalid_link()
         return render(invitee, done=False)
 
-    async def record(self, request: Request) -> HTMLResponse:
-        invitee = find_invitee(self.site, request.path_params["token"], "opt-out")
-        if invitee is None:
-            return invalid_link()
-        record_opt_out(self.site.settings.store_url, invitee)
+    def record(self, request: Request) -> HTMLResponse:
+        with transaction(self.site.settings.store_url, writes=True) as session:
+            invitee = find_invitee(session, self.site, request.path_params["token"], "opt-out")
+            if invitee is None:
+                return self.site.refuse_link(request)
+            record_opt_out(session, invitee)
         return render(invitee, done=True)
 
 
@@ -34,12 +37,11 @@ def render(invitee: Invitee, done: bool) -> HTMLResponse:
     return page("opt_out.html.j2", {"lang": invitee.language, "title": title, "done": done})
 
 
-def record_opt_out(store_url: str, invitee: Invitee) -> None:
+def record_opt_out(session: Session, invitee: Invitee) -> None:
     """Once per person and event: opting out again changes nothing."""
     row: dict[str, object] = {
         "event_id": invitee.event.id,
         "person_id": invitee.person_id,
         "channel": "link",
     }
-    with transaction(store_url) as session:
-        insert_ignoring_existing(session, OptOut, [row])
+    insert_ignoring_existing(session, OptOut, [row])

@@ -1,10 +1,11 @@
 """What the pages share: rendering a page, the security headers every response carries, the
-error page, the text of a form field, the rate limiter, the site's settings and events, and who
-a link is for."""
+error page, the text of a form field, the rate limiter, the site's settings and events, who a
+link is for, and the answer to a POST whose link is not valid."""
 
 import base64
 import hashlib
 import logging
+import threading
 import time
 import unicodedata
 from collections import OrderedDict, deque
@@ -12,20 +13,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from config import TEMPLATES_DIR
 from config.event import Event
 from config.settings import Settings
-from store.db import transaction
 from store.models import Person
 from tasks.common.districts import load_districts
 from tasks.common.templating import environment
 from tasks.common.tokens import InvalidTokenError, Purpose, verify_token
 
 STYLESHEET = "web/_style.css"
+BAD_LINKS_PER_ADDRESS = 300  # POSTs in 10 minutes
 logger = logging.getLogger(__name__)
 
 
@@ -36,14 +38,16 @@ def page(name: str, context: dict[str, object], status: int = 200) -> HTMLRespon
 
 
 @cache
-def security_headers() -> dict[str, str]:
+def security_headers(form_targets: str = "'self'") -> dict[str, str]:
     """What every response tells the browser: no scripts, no frames, no other site's anything,
-    and only the pages' own stylesheet, allowed by its hash; no Referer, since tokens are in
-    the URLs; nothing cached, since a page shows a person's answer or the door's list."""
+    and only the pages' own stylesheet, allowed by its hash; forms go to this site only (unless
+    a page names more form_targets: a browser holds a form's redirect to them); no Referer,
+    since tokens are in the URLs; nothing cached, since a page shows a person's answer or the
+    door's list."""
     css = environment(TEMPLATES_DIR).get_template(STYLESHEET).render()
     digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
     policy = (
-        f"default-src 'none'; style-src 'sha256-{digest}'; form-action 'self'; "
+        f"default-src 'none'; style-src 'sha256-{digest}'; form-action {form_targets}; "
         "base-uri 'none'; frame-ancestors 'none'"
     )
     return {
@@ -82,7 +86,7 @@ def form_text(values: Mapping[str, object], name: str, limit: int) -> str:
 class RateLimiter:
     """At most `limit` hits per key in `window` seconds. Memory stays bounded: a key whose hits
     are all older than the window is forgotten, and beyond `max_keys` keys the one hit least
-    recently goes first."""
+    recently goes first. The pages run in worker threads, so each call holds the lock."""
 
     def __init__(
         self,
@@ -93,36 +97,40 @@ class RateLimiter:
     ) -> None:
         self.limit, self.window, self.max_keys, self.clock = limit, window, max_keys, clock
         self.hits: OrderedDict[str, deque[float]] = OrderedDict()
+        self.lock = threading.RLock()
 
     def __len__(self) -> int:
         return len(self.hits)
 
     def exceeded(self, key: str) -> bool:
         """Whether the key has used up its hits; asking counts nothing."""
-        hits = self.hits.get(key)
-        if hits is None:
-            return False
-        now = self.clock()
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        return len(hits) >= self.limit
+        with self.lock:
+            hits = self.hits.get(key)
+            if hits is None:
+                return False
+            now = self.clock()
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            return len(hits) >= self.limit
 
     def hit(self, key: str) -> None:
         """Count one hit for the key, whether or not it has any left."""
-        now = self.clock()
-        self.forget_idle(now)
-        hits = self.hits.pop(key, None) or deque(maxlen=self.limit)
-        hits.append(now)
-        self.hits[key] = hits
-        while len(self.hits) > self.max_keys:
-            self.hits.popitem(last=False)
+        with self.lock:
+            now = self.clock()
+            self.forget_idle(now)
+            hits = self.hits.pop(key, None) or deque(maxlen=self.limit)
+            hits.append(now)
+            self.hits[key] = hits
+            while len(self.hits) > self.max_keys:
+                self.hits.popitem(last=False)
 
     def allow(self, key: str) -> bool:
         """Count a hit if the key has hits left; False if it has none."""
-        if self.exceeded(key):
-            return False
-        self.hit(key)
-        return True
+        with self.lock:
+            if self.exceeded(key):
+                return False
+            self.hit(key)
+            return True
 
     def forget_idle(self, now: float) -> None:
         """Drop the keys with no hit in the window: the least recently hit come first."""
@@ -135,13 +143,23 @@ class RateLimiter:
 
 @dataclass
 class Site:
-    """The settings and events every page serves, and the limit of invitees' POSTs per address:
-    generous, as many invitees share one carrier-grade NAT address on mobile networks."""
+    """The settings and events every page serves, and the limit per address of POSTs whose link
+    is not valid. Valid links do not count there: each is limited on its own, and thousands of
+    invitees' phones can share one carrier-grade NAT address on a mobile network."""
 
     settings: Settings
     events: dict[str, Event]
-    per_address: RateLimiter = field(default_factory=lambda: RateLimiter(limit=300))
+    per_address: RateLimiter = field(
+        default_factory=lambda: RateLimiter(limit=BAD_LINKS_PER_ADDRESS)
+    )
     warned_of_forwarding: bool = False
+
+    def refuse_link(self, request: Request) -> HTMLResponse:
+        """The page for a POST whose link is not valid, counted against the client's address:
+        beyond its limit, 429 in place of 400."""
+        if not self.per_address.allow(self.client_address(request)):
+            return too_many_posts()
+        return invalid_link()
 
     def client_address(self, request: Request) -> str:
         """The peer's address, or the client's that a trusted proxy saw: uvicorn puts it in the
@@ -173,8 +191,9 @@ class Invitee:
         return str(getattr(text, self.language))
 
 
-def find_invitee(site: Site, token: str, purpose: Purpose) -> Invitee | None:
-    """Who a link is for; None for a tampered, foreign or expired one."""
+def linked_person(site: Site, token: str, purpose: Purpose) -> tuple[Event, int] | None:
+    """The event and person id a link is for; None for a tampered, foreign or expired link, or
+    one of an event this site does not serve."""
     settings = site.settings
     try:
         subject = verify_token(
@@ -186,17 +205,34 @@ def find_invitee(site: Site, token: str, purpose: Purpose) -> Invitee | None:
     except InvalidTokenError:
         return None
     event = site.events.get(subject.event_id)
-    if event is None:
+    return None if event is None else (event, subject.person_id)
+
+
+def invitee_of(
+    event: Event, person_id: int, name: str, district: str | None, language: str
+) -> Invitee:
+    """The invitee as the pages name them: in their language, their district as it is spelt."""
+    language = language if language in ("hi", "en") else "hi"
+    known = load_districts(event.districts).canonical(district or "")
+    return Invitee(event, person_id, name, getattr(known, language) if known else None, language)
+
+
+# Statements the pages run on every request are built once, of the tables' columns: building
+# one, and the ORM's work on it, cost more than the lookup itself.
+PERSON = Person.__table__.c
+PERSON_OF_LINK = select(PERSON.name, PERSON.district, PERSON.language).where(
+    PERSON.id == bindparam("person_id"), PERSON.event_id == bindparam("event_id")
+)
+
+
+def find_invitee(session: Session, site: Site, token: str, purpose: Purpose) -> Invitee | None:
+    """Who a link is for; None for a link that is not valid (the store is read only for a
+    link we signed)."""
+    linked = linked_person(site, token, purpose)
+    if linked is None:
         return None
-    with transaction(settings.store_url) as session:
-        row = session.execute(
-            select(Person.name, Person.district, Person.language).where(
-                Person.id == subject.person_id, Person.event_id == event.id
-            )
-        ).first()
-    if row is None:
+    event, person_id = linked
+    person = session.execute(PERSON_OF_LINK, {"person_id": person_id, "event_id": event.id}).first()
+    if person is None:
         return None
-    language = row.language if row.language in ("hi", "en") else "hi"
-    district = load_districts(event.districts).canonical(row.district or "")
-    district_name = getattr(district, language) if district else None
-    return Invitee(event, subject.person_id, row.name, district_name, language)
+    return invitee_of(event, person_id, person.name, person.district, person.language)

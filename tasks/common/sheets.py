@@ -169,7 +169,12 @@ def read_worksheet(key: str, worksheet: str | None, settings: Settings) -> list[
         )
     except (APIError, requests.RequestException) as error:
         raise describe_failure(error, key, title) from None
-    return [[str(cell) for cell in row] for row in response.get("values", [])]
+    rows: list[list[Any]] = response.get("values", [])
+    for row in rows:  # formatted values are text already; convert in place, without a copy
+        for index, cell in enumerate(row):
+            if not isinstance(cell, str):
+                row[index] = str(cell)
+    return rows
 
 
 def write_worksheet(key: str, title: str, rows: list[list[str]], settings: Settings) -> int:

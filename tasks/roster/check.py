@@ -1,24 +1,23 @@
 """Normalise and check a roster table. Pure: no Prefect, no I/O beyond reading templates."""
 
 import difflib
-import multiprocessing
-import os
+import re
 import unicodedata
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any, Literal
 
 import jinja2
 import phonenumbers
 import yaml
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
 from config import TEMPLATES_DIR
 from config.errors import RosterSourceError
 from config.event import ColumnMap
-from tasks.common.districts import DistrictCatalog
+from tasks.common.districts import District, DistrictCatalog
 from tasks.common.escaping import starts_like_formula
 from tasks.common.templating import environment
 
@@ -34,8 +33,9 @@ ProblemCode = Literal[
 ]
 PersonField = Literal["name", "role", "unit", "district", "email", "phone", "language", "id"]
 TEXT_FIELDS: tuple[PersonField, ...] = ("name", "role", "unit", "district")
-PARALLEL_CHECK_THRESHOLD = 5_000
-LINE_BREAKS = ("\n", "\r", "\u2028", "\u2029")
+LINE_BREAK = re.compile("[\n\r\u2028\u2029]")
+# Characters that make email_validator read an address as more than local@domain.
+NOT_PLAIN_DOMAIN = re.compile(r'[@<>"\\\[\]()\s]')
 LANGUAGES = {
     "hi": "hi",
     "hindi": "hi",
@@ -68,7 +68,7 @@ class Problem:
     name: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class RosterPerson:
     source_row: int
     name: str
@@ -91,15 +91,16 @@ class CheckedRoster:
 
 
 def clean_text(value: str) -> str:
-    """Trim, compose to NFC, and collapse every run of whitespace (line breaks too) to a space."""
-    return " ".join(unicodedata.normalize("NFC", value).split())
+    """Trim, compose to NFC, and collapse every run of whitespace (line breaks too) to a space.
+    Text that is clean already comes back as it is, not as a copy: a roster is mostly that."""
+    cleaned = " ".join(unicodedata.normalize("NFC", value).split())
+    return value if cleaned == value else cleaned
 
 
 def is_unsafe_text(raw: str) -> bool:
-    return starts_like_formula(raw.strip()) or any(mark in raw for mark in LINE_BREAKS)
+    return starts_like_formula(raw.strip()) or LINE_BREAK.search(raw) is not None
 
 
-@lru_cache(maxsize=200_000)
 def normalise_email(value: str) -> str | None:
     """The address lowercased and checked for syntax (no DNS), or None if it is not one."""
     try:
@@ -109,7 +110,43 @@ def normalise_email(value: str) -> str | None:
     return checked.normalized.lower()
 
 
-@lru_cache(maxsize=200_000)
+class EmailNormaliser:
+    """normalise_email for a whole roster, checking each domain once: the domain is most of
+    email_validator's work, and a roster's addresses share a few domains.
+
+    A plain local part (dot-atom ASCII, the form nearly everyone has) needs no more than that
+    regular expression and the length limits; any other address goes through normalise_email.
+    """
+
+    def __init__(self) -> None:
+        self.domains: dict[str, tuple[str, str] | None] = {}
+
+    def __call__(self, value: str) -> str | None:
+        local, _, domain = value.partition("@")
+        if not DOT_ATOM_TEXT.match(local) or not domain or NOT_PLAIN_DOMAIN.search(domain):
+            return normalise_email(value)
+        if domain not in self.domains:
+            self.domains[domain] = domain_forms(domain)
+        forms = self.domains[domain]
+        if forms is None:
+            return None
+        unicode_domain, ascii_domain = forms
+        normalized = f"{local}@{unicode_domain}"
+        for address in (value, normalized, f"{local}@{ascii_domain}"):
+            if len(address.encode()) > EMAIL_MAX_LENGTH:
+                return None
+        return normalized.lower()
+
+
+def domain_forms(domain: str) -> tuple[str, str] | None:
+    """The domain as email_validator normalises it, and in A-labels; None if it is no domain."""
+    try:
+        checked = validate_email(f"a@{domain}", check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return checked.domain, checked.ascii_domain
+
+
 def normalise_phone(value: str, region: str = "IN") -> str | None:
     """The number in E.164 (+919812345678), or None if it is not a valid number."""
     try:
@@ -237,61 +274,6 @@ def header_positions(header: Sequence[str], columns: ColumnMap) -> dict[PersonFi
     return positions
 
 
-@dataclass(frozen=True)
-class Contacts:
-    """Each distinct email and phone as typed → its normal form, or None if invalid."""
-
-    emails: dict[str, str | None]
-    phones: dict[str, str | None]
-
-
-def _normalise_chunk(kind: str, values: list[str], region: str) -> list[str | None]:
-    if kind == "email":
-        return [normalise_email(value) for value in values]
-    return [normalise_phone(value, region) for value in values]
-
-
-def _normalise_distinct(
-    emails: list[str], phones: list[str], region: str
-) -> tuple[list[str | None], list[str | None]]:
-    """Checking costs ~50 µs a value: large rosters are split over the machine's cores."""
-    workers = min(os.cpu_count() or 1, 4)
-    if len(emails) + len(phones) < PARALLEL_CHECK_THRESHOLD or workers < 2:
-        return _normalise_chunk("email", emails, region), _normalise_chunk("phone", phones, region)
-    size = -(-(len(emails) + len(phones)) // (workers * 4))
-    jobs = [("email", emails[i : i + size]) for i in range(0, len(emails), size)]
-    jobs += [("phone", phones[i : i + size]) for i in range(0, len(phones), size)]
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = [pool.submit(_normalise_chunk, kind, chunk, region) for kind, chunk in jobs]
-        results = [(kind, future.result()) for (kind, _), future in zip(jobs, futures, strict=True)]
-    return (
-        [value for kind, chunk in results if kind == "email" for value in chunk],
-        [value for kind, chunk in results if kind == "phone" for value in chunk],
-    )
-
-
-def validate_contacts(
-    table: RosterTable, positions: dict[PersonField, int], region: str
-) -> Contacts:
-    found: dict[str, dict[str, None]] = {"email": {}, "phone": {}}
-    for kind, values in found.items():
-        index = positions.get(kind)  # type: ignore[call-overload]
-        if index is None:
-            continue
-        for cells in table.rows:
-            if index < len(cells):
-                value = clean_text(cells[index])
-                if value:
-                    values[value] = None
-    emails, phones = list(found["email"]), list(found["phone"])
-    email_results, phone_results = _normalise_distinct(emails, phones, region)
-    return Contacts(
-        emails=dict(zip(emails, email_results, strict=True)),
-        phones=dict(zip(phones, phone_results, strict=True)),
-    )
-
-
 def extra_columns(
     header: Sequence[str], positions: dict[PersonField, int], working_columns: frozenset[str]
 ) -> list[tuple[int, str]]:
@@ -327,10 +309,13 @@ class _RowChecker:
         self.extra_columns = extra_columns(table.header, self.positions, working_columns)
         self.catalog = catalog
         self.default_language = default_language
-        self.contacts = validate_contacts(table, self.positions, region)
+        self.region = region
+        self.normalise_email = EmailNormaliser()
+        self.districts: dict[str, District | None] = {}
         self.people: list[RosterPerson] = []
         self.problems: list[Problem] = []
-        self.seen: dict[tuple[str, str], RosterPerson] = {}
+        # Who has each identity, by kind: an email, a phone, an id column's value.
+        self.seen: dict[str, dict[str, RosterPerson]] = {"email": {}, "phone": {}, "id": {}}
 
     def problem(
         self, code: ProblemCode, row: int, field_name: PersonField, name: str, first_row: int = 0
@@ -392,7 +377,9 @@ class _RowChecker:
     def check_district(self, person: RosterPerson, value: str) -> None:
         if not value or "district" not in self.titles:
             return
-        district = self.catalog.canonical(value)
+        if value not in self.districts:
+            self.districts[value] = self.catalog.canonical(value)
+        district = self.districts[value]
         if district is None:
             person.rejected["district"] = value
             self.problem("unknown_district", person.source_row, "district", person.name)
@@ -406,7 +393,7 @@ class _RowChecker:
         if not value:
             self.problem("missing_email", person.source_row, "email", person.name)
             return
-        person.email = self.contacts.emails[value]
+        person.email = self.normalise_email(value)
         if person.email is None:
             person.rejected["email"] = value
             self.problem("invalid_email", person.source_row, "email", person.name)
@@ -416,7 +403,7 @@ class _RowChecker:
     def check_phone(self, person: RosterPerson, value: str) -> None:
         if not value:
             return
-        person.phone = self.contacts.phones[value]
+        person.phone = normalise_phone(value, self.region)
         if person.phone is None:
             person.rejected["phone"] = value
             self.problem("invalid_phone", person.source_row, "phone", person.name)
@@ -426,20 +413,20 @@ class _RowChecker:
         return [(kind, value) for kind, value in keys if value]
 
     def earlier_person(self, person: RosterPerson) -> RosterPerson | None:
-        for key in self.identities(person):
-            if key in self.seen:
-                return self.seen[key]
+        for kind, value in self.identities(person):
+            if value in self.seen[kind]:
+                return self.seen[kind][value]
         return None
 
     def duplicate_field(self, person: RosterPerson, earlier: RosterPerson) -> PersonField:
         for kind, value in self.identities(person):
-            if self.seen.get((kind, value)) is earlier:
+            if self.seen[kind].get(value) is earlier:
                 return kind  # type: ignore[return-value]
         return "email"
 
     def remember(self, person: RosterPerson) -> None:
-        for key in self.identities(person):
-            self.seen.setdefault(key, person)
+        for kind, value in self.identities(person):
+            self.seen[kind].setdefault(value, person)
 
 
 def merge_into(earlier: RosterPerson, later: RosterPerson) -> None:

@@ -14,14 +14,17 @@ from tasks.roster.check import RosterTable
 
 
 def table_from_cells(cells: list[list[str]]) -> RosterTable:
-    """First row is the header; ragged rows (Sheets trims trailing blanks) are padded."""
+    """First row is the header; ragged rows (Sheets trims trailing blanks) are padded, in place:
+    the cells are the reader's own, and a copy of a large roster is tens of MB."""
     if not cells:
         raise RosterSourceError(
             "The roster is empty: expected a header row, then one row a person."
         )
-    width = max(len(row) for row in cells)
-    padded = [row + [""] * (width - len(row)) for row in cells]
-    return RosterTable(header=padded[0], rows=padded[1:])
+    width = max(map(len, cells))
+    for row in cells:
+        if len(row) < width:
+            row.extend([""] * (width - len(row)))
+    return RosterTable(header=cells[0], rows=cells[1:])
 
 
 def _frame_cells(frame: pd.DataFrame) -> list[list[str]]:

@@ -5,6 +5,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from tasks.common.escaping import markdown_text
+from tasks.roster.event_check import check_event_roster
 from tasks.roster.report import (
     ARTIFACT_PROBLEM_ROWS,
     SyncReport,
@@ -15,6 +16,7 @@ from tasks.roster.source import read_table
 from tasks.roster.store import save_roster
 
 read_roster = task(name="read-roster", cache_policy=NO_CACHE, retries=0)(read_table)
+check_roster = task(name="check-roster", cache_policy=NO_CACHE)(check_event_roster)
 store_roster = task(name="store-roster", cache_policy=NO_CACHE)(save_roster)
 write_problems = task(name="write-problems", cache_policy=NO_CACHE)(write_problem_list)
 
