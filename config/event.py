@@ -139,10 +139,19 @@ class Audience(Model):
     languages: list[Literal["hi", "en"]] = Field(default_factory=list)
 
 
+Channel = Literal["email", "whatsapp"]
+
+
 class Stage(Model):
     """One invitation wave: who gets it, when, and whether a person approves it first."""
 
     id: Slug
+    channels: list[Channel] = Field(
+        default_factory=lambda: list[Channel](["email"]),
+        min_length=1,
+        description="How the stage reaches people: email, and WhatsApp handed over by the "
+        "district coordinators. A person with no usable email gets WhatsApp either way.",
+    )
     at: str = Field(
         description="'-7d', '-1d 18:00' (days from the event's start, optional local time) "
         "or a fixed ISO time such as 2027-11-24T10:00:00+05:30."
@@ -160,6 +169,13 @@ class Stage(Model):
     answer_links: bool = False
     calendar: bool = False
     check_in_code: bool = False
+
+    @field_validator("channels")
+    @classmethod
+    def _each_channel_once(cls, value: list[Channel]) -> list[Channel]:
+        if len(set(value)) < len(value):
+            raise ValueError("name each channel once")
+        return value
 
     @field_validator("at")
     @classmethod
@@ -205,6 +221,21 @@ class Stage(Model):
 class MediaContact(Model):
     outlet: str
     email: str
+
+
+class Coordinator(Model):
+    """A district coordinator who sends the WhatsApp messages from their own phone."""
+
+    name: str = Field(min_length=1)
+    email: str = Field(
+        min_length=3, description="Where their page of people to message is mailed, per stage."
+    )
+    districts: list[str] = Field(
+        default_factory=list,
+        description="Districts whose people they message (as the district list names them); "
+        "empty: every district that has no coordinator of its own.",
+    )
+    language: Literal["hi", "en"] = "hi"
 
 
 class FormSource(Model):
@@ -303,6 +334,10 @@ class Event(Model):
         default_factory=list,
         description="Email addresses of the ops staff who hear, from the Prefect server, when a "
         "run waits for review, fails or stops at the daily quota (set up by karyashala deploy).",
+    )
+    coordinators: list[Coordinator] = Field(
+        default_factory=list,
+        description="Who hands the WhatsApp messages over: one per district, or one for all.",
     )
 
     @field_validator("timezone")

@@ -1,5 +1,6 @@
 """send-stage: one invitation stage, in batches, each message recorded, nothing sent twice."""
 
+import time
 from uuid import UUID
 
 from prefect import flow, get_client, get_run_logger, pause_flow_run
@@ -7,7 +8,9 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.context import FlowRunContext
 from prefect.events import emit_event
 from prefect.exceptions import FlowPauseTimeout
+from prefect.futures import wait
 from prefect.input import RunInput
+from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 
 from config.event import Event, Stage, load_event
@@ -17,10 +20,11 @@ from flows.forms import artifact_link, ended_as, with_initial_data
 from store.models import utc_now
 from tasks.common.privacy import mask_contacts
 from tasks.mail.audience import check_stage_open
-from tasks.mail.ledger import StageCounts, stage_counts
+from tasks.mail.ledger import StageCounts, sent_in_last_day, stage_counts
 from tasks.mail.preview import Preview
+from tasks.mail.render import Recipient
 from tasks.mail.report import StageApprovalOutcome, StageDecision, StageReport
-from tasks.mail.smtp import QUOTA_REACHED
+from tasks.mail.smtp import QUOTA_REACHED, BatchResult
 from tasks.mail.tasks import (
     claim_batch,
     plan_stage,
@@ -30,8 +34,13 @@ from tasks.mail.tasks import (
     send_batch,
     wait_for_held_claims,
 )
+from tasks.whatsapp.tasks import CoordinatorHandOff, plan_whatsapp_channel, whatsapp_report
 
 DRY_RUN_TAG = "dry-run"
+# Threads for the batches a wave sends at once: the most KARYASHALA_SMTP_CONNECTIONS allows.
+SENDING_THREADS = 16
+# The progress bar moves at most this often: each move is a call to the Prefect API.
+PROGRESS_EVERY_SECONDS = 2.0
 NO_DECISION = "no decision in time: nothing was sent"
 # How the runs list names a run a person did not approve (a run that sends ends "Completed"),
 # and why it says it stopped. A run whose pause ran out ends Failed: Prefect allows no other end.
@@ -64,9 +73,19 @@ def run_name() -> str:
     return f"{name} (dry run)" if parameters.get("dry_run") else name
 
 
-@flow(name="send-stage", flow_run_name=run_name)
+# How WhatsApp messages leave: by the coordinators' own phones.
+WHATSAPP = CoordinatorHandOff()
+
+
+@flow(
+    name="send-stage",
+    flow_run_name=run_name,
+    task_runner=ThreadPoolTaskRunner(max_workers=SENDING_THREADS),  # type: ignore[arg-type]
+)
 def send_stage(event: str, stage: str, dry_run: bool = False, force: bool = False) -> StageReport:
-    """Send one stage of an event's invitations by email.
+    """Send one stage of an event's invitations by email, and hand its WhatsApp messages to the
+    district coordinators (to everyone when the stage names WhatsApp, else to those no mail
+    reaches).
 
     A run started by hand from a deployment (not by its schedule) shows a preview and waits for
     an approval first, as does a stage marked requires_approval.
@@ -85,6 +104,9 @@ def send_stage(event: str, stage: str, dry_run: bool = False, force: bool = Fals
         check_stage_open(event_config, stage_config, utc_now())
     settings = load_settings()
     counts = plan_stage(settings.store_url, event_config, stage_config, settings.mail_from)
+    on_whatsapp = plan_whatsapp_channel(
+        settings.store_url, event_config, stage_config, settings.mail_from
+    )
     asks = not dry_run and (stage_config.requires_approval or started_by_hand_from_deployment())
     approval: StageApprovalOutcome | None = None
     previews: str | None = None
@@ -103,6 +125,11 @@ def send_stage(event: str, stage: str, dry_run: bool = False, force: bool = Fals
         stopped = NOT_SENT[decision][1]
     elif not dry_run:
         sent_this_run, stopped = send_due(event_config, stage_config, counts, settings)
+    whatsapp = whatsapp_report(on_whatsapp.counts)
+    if decision == "approve" and not dry_run and whatsapp.people:
+        whatsapp = WHATSAPP.deliver(
+            event_config, stage_config, on_whatsapp, settings, current_run_id()
+        )
     final = stage_counts(settings.store_url, event_config.id, stage)
     if stopped is None and final.pending and not dry_run:
         stopped = f"{final.pending} message(s) were claimed by another run meanwhile"
@@ -119,6 +146,7 @@ def send_stage(event: str, stage: str, dry_run: bool = False, force: bool = Fals
         approval=approval,
         stopped=stopped,
         previews=previews,
+        whatsapp=whatsapp if whatsapp.people or whatsapp.skipped else None,
     )
     if dry_run:
         return report
@@ -184,28 +212,30 @@ def ask_approval(
 def send_due(
     event: Event, stage: Stage, counts: StageCounts, settings: Settings
 ) -> tuple[int, str | None]:
-    """Claim and send batches until none is due or sending has to stop; returns how many this
-    run sent and why it stopped short, if it did."""
+    """Claim and send batches, one per SMTP connection at once, until none is due or sending has
+    to stop; returns how many this run sent and why it stopped short, if it did."""
     run_id = current_run_id()
     total = max(counts.pending + counts.failed - counts.failed_permanent, 1)
     progress: UUID = create_progress_artifact(  # type: ignore[assignment]
         progress=0.0, key=f"stage-progress-{event.id}-{stage.id}", description=f"Sending {stage.id}"
     )
     done = sent = 0
-    while True:
-        while batch := claim_batch(
-            settings.store_url,
-            event.id,
-            stage.id,
-            settings.batch_size,
-            run_id,
-            settings.claim_lease_seconds,
-        ):
-            result = send_batch(settings.store_url, event, stage, untraversed(batch))
-            done += len(batch)
-            sent += result.sent
+    shown_at = time.monotonic()
+
+    def show_progress(final: bool = False) -> None:
+        nonlocal shown_at
+        if final or time.monotonic() - shown_at >= PROGRESS_EVERY_SECONDS:
             update_progress_artifact(progress, progress=min(100.0, 100.0 * done / total))
-            if result.stopped:
+            shown_at = time.monotonic()
+
+    while True:
+        while batches := claim_round(event.id, stage.id, run_id, settings):
+            results = send_round(settings.store_url, event, stage, batches)
+            done += sum(len(batch) for batch in batches)
+            sent += sum(result.sent for result in results)
+            show_progress()
+            if stopped := next((result.stopped for result in results if result.stopped), None):
+                show_progress(final=True)
                 emit_event(
                     QUOTA_REACHED,
                     resource={
@@ -213,11 +243,45 @@ def send_due(
                         "karyashala.event": event.id,
                         "karyashala.stage": stage.id,
                     },
-                    payload={"stopped": result.stopped},
+                    payload={"stopped": stopped},
                 )
-                return sent, result.stopped
+                return sent, stopped
+        show_progress(final=True)
         retry, held = wait_for_held_claims(
             settings.store_url, event.id, stage.id, run_id, settings.claim_lease_seconds
         )
         if not retry:
             return sent, held
+
+
+def claim_round(
+    event_id: str, stage_id: str, run_id: str, settings: Settings
+) -> list[list[Recipient]]:
+    """A batch for each SMTP connection, together no more than the daily quota has left; past
+    the quota one message is claimed, and its batch stops with the reason."""
+    room = max(settings.smtp_per_day - sent_in_last_day(settings.store_url), 1)
+    batches: list[list[Recipient]] = []
+    while len(batches) < settings.smtp_connections and room > 0:
+        batch = claim_batch(
+            settings.store_url,
+            event_id,
+            stage_id,
+            min(settings.batch_size, room),
+            run_id,
+            settings.claim_lease_seconds,
+        )
+        if not batch:
+            break
+        batches.append(batch)
+        room -= len(batch)
+    return batches
+
+
+def send_round(
+    store_url: str, event: Event, stage: Stage, batches: list[list[Recipient]]
+) -> list[BatchResult]:
+    """Each batch on a connection of its own, at once. Every batch ends (sent, or given back
+    unsent) before a stop in one of them ends the run."""
+    running = [send_batch.submit(store_url, event, stage, untraversed(batch)) for batch in batches]
+    wait(running)
+    return [future.result() for future in running]

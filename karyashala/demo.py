@@ -1,6 +1,7 @@
 """The demo: the sample workshop's timeline from roster to summary, and its invitees (the web app
 on localhost, and a few of them answering and checking in through it)."""
 
+import html
 import os
 import re
 import threading
@@ -20,7 +21,10 @@ from karyashala.cli.common import out
 from karyashala.cli.invite import send
 from karyashala.cli.press import write_press_draft
 from karyashala.cli.roster import sync
+from tasks.mail.ledger import stage_counts
 from tasks.mail.outbox import free_port, outbox_path
+from tasks.whatsapp.handoff import WHATSAPP, coordinator_stage
+from tasks.whatsapp.message import CLICK_TO_CHAT
 
 SAMPLE_EVENT = "haryana-it-workshop"
 ANSWER_LINK = re.compile(r"(https?://\S+/r/[\w.-]+)\?answer=yes")
@@ -77,6 +81,30 @@ def answer_some(links: list[str]) -> dict[str, int]:
 
 
 CHECK_IN_CODE = re.compile(r"\b(\d+-[A-Z2-7]{6})\b")
+COORDINATOR_PAGE = re.compile(r"(https?://\S+/w/[\w.-]+)")
+SEND_BUTTON = re.compile(r'<form method="post" action="([^"]+)"')
+
+
+def hand_over_some(data_dir: Path, stage: str, taps: int = 3) -> int:
+    """The first coordinator's page, from the mail that gave them its link, and a few of its
+    "Send on WhatsApp" buttons tapped: each ends at wa.me with the text filled in."""
+    pages = [
+        found.group(1)
+        for text in stage_texts(data_dir, coordinator_stage(stage))
+        if (found := COORDINATOR_PAGE.search(text))
+    ]
+    if not pages:
+        return 0
+    tapped = 0
+    with httpx.Client(timeout=10) as client:
+        page = client.get(pages[0])
+        page.raise_for_status()
+        origin = f"{page.url.scheme}://{page.url.netloc.decode()}"
+        for action in SEND_BUTTON.findall(page.text)[:taps]:
+            sent = client.post(origin + html.unescape(action))
+            if sent.status_code == 303 and sent.headers["location"].startswith(CLICK_TO_CHAT):
+                tapped += 1
+    return tapped
 
 
 def stage_texts(data_dir: Path, stage: str) -> list[str]:
@@ -139,7 +167,8 @@ def run_demo_timeline() -> list[tuple[str, str]]:
     from web.check_in import door_pin
 
     event = load_event(SAMPLE_EVENT)
-    data_dir = load_settings().data_dir
+    settings = load_settings()
+    data_dir = settings.data_dir
     did: list[tuple[str, str]] = []
     out.rule("Karyashala demo: the Haryana state IT and social-media workshop")
     synced = sync(SAMPLE_EVENT, as_json=False)
@@ -157,7 +186,16 @@ def run_demo_timeline() -> list[tuple[str, str]]:
         for stage in event.stages:
             out.rule(f"Stage: {stage.id}")
             sent = send(SAMPLE_EVENT, stage.id, dry_run=False, as_json=False)
-            did.append((f"Stage {stage.id}", f"{sent.sent} mails sent"))
+            reached = f"{sent.sent} by email"
+            if sent.whatsapp is not None and sent.whatsapp.people:
+                tapped = hand_over_some(data_dir, stage.id)
+                out.print(f"A coordinator handed over {tapped} on WhatsApp (real HTTP)")
+                on_whatsapp = stage_counts(settings.store_url, event.id, stage.id, WHATSAPP)
+                reached += (
+                    f", {on_whatsapp.sent} on WhatsApp by coordinators "
+                    f"({on_whatsapp.pending} more on their pages)"
+                )
+            did.append((f"Stage {stage.id}", reached))
             if stage.id == "invitation":
                 answered = answer_some(answer_links(data_dir, "invitation"))
                 out.print(f"Invitees answered through the web app (real HTTP): {answered}")

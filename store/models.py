@@ -110,15 +110,33 @@ class MediaContact(Base):
     active: Mapped[bool] = mapped_column(default=True)
 
 
+class Coordinator(Base):
+    """A district coordinator of an event, who hands its WhatsApp messages over from their own
+    phone; the key (a digest of the address) names them in their page's link."""
+
+    __tablename__ = "coordinator"
+    __table_args__ = (UniqueConstraint("event_id", "key", name="uq_coordinator_once"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(60))
+    key: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(Text)
+    email: Mapped[str] = mapped_column(String(320))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
 class Message(Base):
-    """The ledger: one row per (event, stage, person or newsroom, channel); a rerun sends only
-    what is due."""
+    """The ledger: one row per (event, stage, person, newsroom or coordinator, channel); a rerun
+    sends only what is due. A WhatsApp row is sent once a coordinator handed it over."""
 
     __tablename__ = "message"
     __table_args__ = (
         UniqueConstraint("event_id", "stage", "person_id", "channel", name="uq_message_once"),
         UniqueConstraint(
             "event_id", "stage", "media_contact_id", "channel", name="uq_message_media_once"
+        ),
+        UniqueConstraint(
+            "event_id", "stage", "coordinator_id", "channel", name="uq_message_coordinator_once"
         ),
         Index("ix_message_due", "event_id", "stage", "status"),
     )
@@ -128,6 +146,7 @@ class Message(Base):
     stage: Mapped[str] = mapped_column(String(60))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     media_contact_id: Mapped[int | None] = mapped_column(ForeignKey("media_contact.id"))
+    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id"))
     channel: Mapped[str] = mapped_column(String(20), default="email")
     status: Mapped[str] = mapped_column(String(20), default="pending")
     failure: Mapped[str | None] = mapped_column(String(20))
@@ -141,6 +160,7 @@ class Message(Base):
     claim_pid: Mapped[int | None] = mapped_column()
     claim_process_start: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    handed_over_by: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id"))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
 
@@ -198,3 +218,48 @@ class DoorPin(Base):
     event_id: Mapped[str] = mapped_column(String(60), primary_key=True)
     salt: Mapped[str] = mapped_column(String(64))
     rotated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class InboxMessage(Base):
+    """A mail read from the reply inbox, once: a reply, a bounce or an auto-reply, and what
+    became of it. The key (a hash of its Message-ID, else of the mail) makes a second reading
+    of the same mail, after a crash before the mailbox was marked, change nothing."""
+
+    __tablename__ = "inbox_message"
+    __table_args__ = (
+        UniqueConstraint("event_id", "mail_key", name="uq_inbox_message_once"),
+        Index("ix_inbox_message_state", "event_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(60))
+    mail_key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    matched_by: Mapped[str | None] = mapped_column(String(20))
+    sender: Mapped[str | None] = mapped_column(String(320))
+    answer: Mapped[str | None] = mapped_column(String(20))
+    deputy_name: Mapped[str | None] = mapped_column(Text)
+    new_text: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20))
+    response_id: Mapped[int | None] = mapped_column(ForeignKey("response.id"))
+    settled_as: Mapped[str | None] = mapped_column(String(20))
+    settled_by: Mapped[str | None] = mapped_column(String(40))
+    settled_at: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime] = mapped_column()
+    read_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class MailBounce(Base):
+    """An address a bounce named: a permanent failure makes that person's address unusable
+    until the roster gives them another; a temporary one is only counted."""
+
+    __tablename__ = "mail_bounce"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(60), index=True)
+    inbox_message_id: Mapped[int] = mapped_column(ForeignKey("inbox_message.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    address: Mapped[str] = mapped_column(String(320))
+    permanent: Mapped[bool] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utc_now)

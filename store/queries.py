@@ -6,16 +6,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from config.event import AnswerStatus
 from store.db import transaction
-from store.models import Attendance, OptOut, Person, Response
+from store.models import (
+    Attendance,
+    InboxMessage,
+    MailBounce,
+    Message,
+    OptOut,
+    Person,
+    Response,
+)
 
 ANSWER_STATUS: dict[str, AnswerStatus] = {"yes": "confirmed", "no": "declined", "deputy": "deputy"}
+# A reply's answer (confirmed, declined, deputy) as a response stores it.
+REPLY_ANSWERS: dict[str, str] = {status: answer for answer, status in ANSWER_STATUS.items()}
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,7 @@ class Candidate:
     opted_out: bool
     name: str = ""
     phone: str | None = None
+    bounced: bool = False
 
 
 def latest_answers(answers: Iterable[Answer]) -> dict[int, Answer]:
@@ -82,11 +93,69 @@ def attended_ids(session: Session, event_id: str) -> set[int]:
     )
 
 
+def channels_reached(session: Session, event_id: str) -> dict[int, dict[str, list[str]]]:
+    """By person: each stage that reached them and by which channels (a mail sent, a WhatsApp
+    message handed over), stages in the order they reached them."""
+    rows = session.execute(
+        select(Message.person_id, Message.stage, Message.channel)
+        .where(
+            Message.event_id == event_id,
+            Message.status == "sent",
+        )
+        .order_by(Message.sent_at, Message.channel)
+    )
+    reached: dict[int, dict[str, list[str]]] = {}
+    for person_id, stage, channel in rows:
+        if person_id is not None:  # not a newsroom's or a coordinator's mail
+            reached.setdefault(person_id, {}).setdefault(stage, []).append(channel)
+    return reached
+
+
+def bounced_ids(session: Session, event_id: str) -> set[int]:
+    """People whose address in the roster now is one a bounce said fails for good; another
+    address in the roster clears it."""
+    rows = session.execute(
+        select(Person.id)
+        .join(MailBounce, MailBounce.person_id == Person.id)
+        .where(
+            MailBounce.event_id == event_id,
+            MailBounce.permanent.is_(True),
+            func.lower(MailBounce.address) == func.lower(Person.email),
+        )
+    )
+    return set(rows.scalars())
+
+
+def bounced_addresses(store_url: str, event_id: str) -> set[str]:
+    """Addresses of the event's roster that bounced for good (lower case)."""
+    with transaction(store_url) as session:
+        return {
+            address.lower()
+            for address in session.scalars(
+                select(MailBounce.address).where(
+                    MailBounce.event_id == event_id, MailBounce.permanent.is_(True)
+                )
+            )
+        }
+
+
+def waiting_reply_count(session: Session, event_id: str) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(InboxMessage)
+            .where(InboxMessage.event_id == event_id, InboxMessage.state == "waiting")
+        )
+        or 0
+    )
+
+
 def people_with_answers(store_url: str, event_id: str) -> list[Candidate]:
     """Everyone of the event's roster, active or not, with their current answer."""
     with transaction(store_url) as session:
         answers = current_answers(read_answers(session, event_id))
         attended = attended_ids(session, event_id)
+        bounced = bounced_ids(session, event_id)
         opted_out = set(
             session.scalars(select(OptOut.person_id).where(OptOut.event_id == event_id))
         )
@@ -117,6 +186,7 @@ def people_with_answers(store_url: str, event_id: str) -> list[Candidate]:
                 opted_out=person_id in opted_out,
                 name=name,
                 phone=phone,
+                bounced=person_id in bounced,
             )
             for person_id, active, email, role, unit, district, language, name, phone in rows
         ]

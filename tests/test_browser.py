@@ -3,10 +3,13 @@ mail; a volunteer signs in at the door. The pages' Content-Security-Policy refus
 use, so they look as designed. Screenshots go to test-artifacts/ for a person to see."""
 
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import uvicorn
@@ -18,13 +21,13 @@ from config.settings import load_settings
 from flows.collect_confirmations import collect_confirmations
 from flows.send_stage import send_stage
 from store.db import engine_for
-from store.models import Response
+from store.models import Message, Response
 from tasks.mail.outbox import free_port
 from tests.conftest import CHROMIUM, SCREENSHOTS, send_to
 from tests.support.fake_sheets import FakeSheets
 from tests.support.smtp_server import LoopbackSMTPServer
+from tests.test_collect import KEY, sheet_event, status_cell
 from tests.test_collect import row as sheet_row
-from tests.test_collect import sheet_event, status_cell
 from web.app import create_app
 from web.check_in import door_pin
 
@@ -149,3 +152,63 @@ def test_volunteer_signs_in_and_sees_the_door_page(
     page.get_by_role("button", name="दर्ज / In").first.click()
     page.wait_for_selector("text=प्रवेश दर्ज")
     assert collect_confirmations(event).attended == 1
+
+
+COORDINATOR_PAGE = re.compile(r"(http://127\.0\.0\.1:\d+/w/[\w.-]+)")
+
+
+def test_a_coordinator_taps_send_and_lands_on_whatsapp_with_the_text(
+    tmp_path: Path,
+    fake_sheets: FakeSheets,
+    web: WebServer,
+    browser: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with LoopbackSMTPServer() as smtp:
+        send_to(smtp, monkeypatch, PUBLIC_URL=web.base)
+        # The sample event: the invitation goes by mail and WhatsApp; Gurugram has a coordinator
+        # of its own, and one more covers every district.
+        event = sheet_event(tmp_path, fake_sheets, [sheet_row(0), sheet_row(1)])
+        web.start(event)
+        send_stage(event, "invitation")
+        pages = {
+            item.recipients[0]: found.group(1)
+            for item in smtp.received
+            if (body := item.message.get_body(("plain",))) is not None
+            and (found := COORDINATOR_PAGE.search(body.get_content()))
+        }
+    links = fake_sheets.values(KEY, "WhatsApp")
+    assert [row[1] for row in links[1:]] == ["व्यक्ति 0", "व्यक्ति 1"]
+    assert all(row[-1].startswith("https://wa.me/91981230000") for row in links[1:])
+
+    whatsapp: list[str] = []
+
+    def open_whatsapp(route: Any) -> None:
+        whatsapp.append(route.request.url)
+        route.fulfill(status=200, content_type="text/plain", body="WhatsApp")
+
+    page = browser.new_page(viewport=PHONE, locale="hi-IN")  # type: ignore[attr-defined]
+    console = console_of(page)
+    page.route("https://wa.me/**", open_whatsapp)
+    page.goto(pages["coordinator-south@example.org"])
+    assert_styled_as_designed(page, console)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(SCREENSHOTS / "whatsapp-coordinator-hi.png"), full_page=True)
+    assert "व्यक्ति 1" not in page.content()  # Hisar is not theirs
+    page.get_by_role("button", name="WhatsApp पर भेजें").click()
+    page.wait_for_url("https://wa.me/**")
+    assert [said for said in console if "Content Security Policy" in said] == []
+    sent = parse_qs(urlsplit(whatsapp[0]).query)["text"][0]
+    assert whatsapp[0].startswith("https://wa.me/919812300000?text=")
+    assert "व्यक्ति 0 जी" in sent and f"{web.base}/r/" in sent
+
+    with Session(engine_for(load_settings().store_url)) as session:
+        handed = session.scalars(
+            select(Message).where(Message.channel == "whatsapp", Message.status == "sent")
+        ).one()
+        assert handed.sent_at is not None and handed.handed_over_by is not None
+
+    other = browser.new_page(viewport=PHONE, locale="hi-IN")  # type: ignore[attr-defined]
+    other.goto(pages["coordinator-north@example.org"])
+    assert "भेजा गया: रमेश यादव" in other.content()
+    other.screenshot(path=str(SCREENSHOTS / "whatsapp-coordinator-sent-hi.png"), full_page=True)

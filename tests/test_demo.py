@@ -153,6 +153,9 @@ def test_demo_ui_deploys_the_sample_runs_it_and_leaves_nothing_behind(tmp_path: 
         assert httpx.get(base, timeout=10).status_code == 200  # the UI is served
         for line in ("Stage invitation", "Checked in at the door", "Press note: summary"):
             assert line in output
+        # The invitation went by both channels: a coordinator's taps on their page, over HTTP.
+        assert "A coordinator handed over 3 on WhatsApp (real HTTP)" in output
+        assert re.search(r"\d+ by email, 3 on WhatsApp by coordinators", output)
         notes = tmp_path / "data" / "events" / "haryana-it-workshop" / "press"
         assert (notes / "announcement" / "v1" / "draft.docx").is_file()
         assert (notes / "summary" / "v1" / "draft.md").is_file()

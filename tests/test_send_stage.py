@@ -186,9 +186,12 @@ def test_audiences_and_skip_reasons(
 
     reminder = send_stage(event, "reminder")
     assert reminder.sent == 2 and reminder.skipped == {"no_email": 1}
+    # The one with no address is for WhatsApp: the coordinator of every district gets their page.
+    assert reminder.whatsapp is not None and reminder.whatsapp.people == 1
     assert {r.recipients[0] for r in smtp.received} == {
         "person3@example.org",
         "person4@example.org",
+        "coordinator-north@example.org",
     }
 
     smtp.received.clear()
@@ -401,7 +404,9 @@ def test_a_scheduled_run_of_a_deployment_sends_without_asking(
     assert run.auto_scheduled
     state = run_flow(send_stage, flow_run=run, parameters=run.parameters, return_type="state")
     assert isinstance(state, State) and state.name == "Completed"
-    assert state.result().sent == 2 and len(smtp.received) == 2
+    # The sample's invitation goes on WhatsApp too: the rest are the coordinators' page mails.
+    invitees = [r for r in smtp.received if not r.recipients[0].startswith("coordinator-")]
+    assert state.result().sent == 2 and len(invitees) == 2
 
 
 def approval_stage() -> list[dict[str, Any]]:

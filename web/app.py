@@ -1,14 +1,18 @@
 """Starlette app for the links in mails and the door's check-in, one module per page, and how
 `karyashala rsvp serve` logs it. GET (and HEAD, which Starlette answers with the GET route)
-only shows; only a POST changes anything, because mail scanners open links."""
+only shows; only a POST changes anything, because mail scanners open links. The pages run on
+threads of their own (`off_the_loop`), never on the event loop."""
 
+import asyncio
 import copy
 import logging
 import re
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import FormData, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -24,6 +28,38 @@ from web.answer import AnswerPage
 from web.check_in import CheckInPage
 from web.opt_out import OptOutPage
 from web.pages import Site, error_page, security_headers
+from web.whatsapp import WhatsAppPage
+
+# Threads the pages run on, one pool per process. Their work is mostly Python, run one thread at
+# a time under the GIL: past the few that cover waits for the store, more threads take turns
+# unfairly (40, Starlette's default, served a burst slower and with a longer tail than 8).
+PAGE_THREADS = 8
+PAGE_POOL = ThreadPoolExecutor(PAGE_THREADS, thread_name_prefix="page")
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def off_the_loop(show: Callable[[Request], Response]) -> Endpoint:
+    """A page (store, signing, template: plain functions) run on the page threads, so that one
+    request's wait for the store never holds up the event loop and the requests behind it.
+    asyncio's executor, not Starlette's threadpool: anyio's hand-over to a thread took about a
+    third of the server's CPU time per request under a burst."""
+
+    async def endpoint(request: Request) -> Response:
+        return await asyncio.get_running_loop().run_in_executor(PAGE_POOL, show, request)
+
+    return endpoint
+
+
+def off_the_loop_with_form(record: Callable[[Request, FormData], Response]) -> Endpoint:
+    """A page that takes a posted form: the form is read on the event loop, as it arrives over
+    the network, then the page runs on the page threads."""
+
+    async def endpoint(request: Request) -> Response:
+        form = await request.form()
+        return await asyncio.get_running_loop().run_in_executor(PAGE_POOL, record, request, form)
+
+    return endpoint
 
 
 def create_app(settings: Settings | None = None, events: list[Event] | None = None) -> Starlette:
@@ -34,14 +70,17 @@ def create_app(settings: Settings | None = None, events: list[Event] | None = No
         events = [load_event(path) for path in sorted(EVENTS_DIR.glob("*.yaml"))]
     site = Site(settings, {event.id: event for event in events})
     answer, opt_out, check_in = AnswerPage(site), OptOutPage(site), CheckInPage(site)
+    whatsapp = WhatsAppPage(site)
     return Starlette(
         routes=[
-            Route("/r/{token}", answer.show, methods=["GET"]),
-            Route("/r/{token}", answer.record, methods=["POST"]),
-            Route("/u/{token}", opt_out.show, methods=["GET"]),
-            Route("/u/{token}", opt_out.record, methods=["POST"]),
-            Route("/c/{event_id}", check_in.show, methods=["GET"]),
-            Route("/c/{event_id}/{action}", check_in.act, methods=["POST"]),
+            Route("/r/{token}", off_the_loop(answer.show), methods=["GET"]),
+            Route("/r/{token}", off_the_loop_with_form(answer.record), methods=["POST"]),
+            Route("/u/{token}", off_the_loop(opt_out.show), methods=["GET"]),
+            Route("/u/{token}", off_the_loop(opt_out.record), methods=["POST"]),
+            Route("/c/{event_id}", off_the_loop(check_in.show), methods=["GET"]),
+            Route("/c/{event_id}/{action}", off_the_loop_with_form(check_in.act), methods=["POST"]),
+            Route("/w/{token}", off_the_loop(whatsapp.show), methods=["GET"]),
+            Route("/w/{token}/{ledger_id:int}", off_the_loop(whatsapp.hand_over), methods=["POST"]),
         ],
         middleware=[Middleware(SecurityHeaders)],
         exception_handlers={HTTPException: http_error},
@@ -59,8 +98,9 @@ async def http_error(request: Request, error: Exception) -> Response:
 
 
 class SecurityHeaders:
-    """Puts the security headers on every response, and the error page on a failure of ours
-    before anything was sent (the failure still goes on to be logged)."""
+    """Puts the security headers on every response (a page may set a header of them itself),
+    and the error page on a failure of ours before anything was sent (the failure still goes
+    on to be logged)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -75,7 +115,9 @@ class SecurityHeaders:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                MutableHeaders(scope=message).update(security_headers())
+                headers = MutableHeaders(scope=message)
+                for name, value in security_headers().items():
+                    headers.setdefault(name, value)
             await send(message)
 
         try:
@@ -86,12 +128,12 @@ class SecurityHeaders:
             raise
 
 
-TOKEN_IN_PATH = re.compile(r"^(/[ru]/[^/?]{6})[^/?]+")
+TOKEN_IN_PATH = re.compile(r"^(/[ruw]/[^/?]{6})[^/?]+")
 
 
 class ShortTokens(logging.Filter):
-    """Cuts the token of an answer or opt-out path in the access log to its first 6 characters:
-    enough to follow one link through the log, too little to answer or opt out with it."""
+    """Cuts the token of an answer, opt-out or coordinator path in the access log to its first
+    6 characters: enough to follow one link through the log, too little to use it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):

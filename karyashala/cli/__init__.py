@@ -23,18 +23,22 @@ from karyashala.cli import (
     invite,
     outbox,
     press,
+    replies,
     roster,
     rsvp,
+    whatsapp,
 )
 
 app = typer.Typer(no_args_is_help=True, help="Run a party event's operations as Prefect flows.")
 # Commands first, then the groups with subcommands; a typer added without a name adds its commands.
 app.add_typer(invite.commands)
+app.add_typer(whatsapp.commands)
 app.add_typer(answers.commands)
 app.add_typer(deploy.commands)
 app.add_typer(outbox.commands)
 app.add_typer(demo.commands)
 app.add_typer(roster.roster_app, name="roster")
 app.add_typer(rsvp.rsvp_app, name="rsvp")
+app.add_typer(replies.replies_app, name="replies")
 app.add_typer(press.press_app, name="press-note")
 app.add_typer(deploy.secrets_app, name="secrets")

@@ -26,6 +26,7 @@ COUNTS = [
     ("Declined / नहीं आ रहे", "declined"),
     ("No answer / उत्तर नहीं", "no_answer"),
     ("Attended / उपस्थित", "attended"),
+    ("Mail bounced / ईमेल लौटा", "bounced"),
 ]
 
 TALLIES = ("confirmed", "deputy", "declined", "no_answer")
@@ -35,6 +36,9 @@ def counts_table(title: str, counts: "AnswerCounts") -> Table:
     table = Table(title=title, show_header=False)
     for label, key in COUNTS:
         table.add_row(label, str(getattr(counts, key)))
+    for stage, by_channel in counts.reached.items():
+        reached = ", ".join(f"{channel} {count}" for channel, count in by_channel.items())
+        table.add_row(f"Reached by {stage} / पहुँचे", reached)
     return table
 
 
@@ -60,17 +64,12 @@ def status(event: EventOption, as_json: JsonOption = False) -> None:
     """Who has answered: counts, districts with no confirmed convener, and whom to call."""
     from config.event import load_event
     from config.settings import load_settings
-    from store.queries import people_with_answers
-    from tasks.answers.coverage import coverage
+    from tasks.answers.coverage import call_reason, coverage_for, reached_text
     from tasks.answers.report import AnswerCounts
-    from tasks.common.districts import load_districts
 
     with operator_errors():
         event_config = load_event(event)
-    candidates = people_with_answers(load_settings().store_url, event_config.id)
-    result = coverage(
-        candidates, load_districts(event_config.districts), event_config.rsvp.convener_roles
-    )
+    result = coverage_for(load_settings().store_url, event_config)
     counts = AnswerCounts.of(result)
     if as_json:
         print_json(counts)
@@ -94,11 +93,26 @@ def status(event: EventOption, as_json: JsonOption = False) -> None:
         "District / जिला",
         "Role / पद",
         "Phone / मोबाइल",
+        "Why / क्यों",
+        "Reached by / पहुँचा",
         title=f"To call: no answer yet ({len(result.to_call)})",
     )
     for person in result.to_call:
-        calls.add_row(person.name, person.district or "—", person.role or "—", person.phone or "—")
+        calls.add_row(
+            person.name,
+            person.district or "—",
+            person.role or "—",
+            person.phone or "—",
+            call_reason(person),
+            reached_text(result.reached.get(person.person_id, {})) or "—",
+        )
     out.print(calls)
+    if counts.replies_waiting:
+        out.print(
+            f"Replies by mail waiting for a person: {counts.replies_waiting} "
+            f"(karyashala replies --event {event_config.id})",
+            soft_wrap=True,
+        )
 
 
 def print_collect_report(report: "CollectReport") -> None:
@@ -106,6 +120,10 @@ def print_collect_report(report: "CollectReport") -> None:
     summary.add_row("New answers in the roster's answer column", str(report.new_sheet_answers))
     summary.add_row("New attendance marks in the roster", str(report.new_attendance))
     summary.add_row("New answers from the form", str(report.new_form_answers))
+    summary.add_row("Mails read from the reply inbox", str(report.replies_read))
+    summary.add_row("New answers from replies by mail", str(report.new_reply_answers))
+    summary.add_row("Replies waiting for a person", str(report.replies_waiting))
+    summary.add_row("Addresses that bounced (new)", str(report.bounces_permanent))
     out.print(summary)
     if report.unclear_rows:
         rows = ", ".join(str(row) for row in report.unclear_rows)

@@ -85,7 +85,15 @@ def print_stage_report(report: "StageReport") -> None:
     table.add_row("Pending / बाकी", str(report.pending))
     for reason, count in sorted(report.skipped.items()):
         table.add_row(f"Skipped: {reason}", str(count))
+    if report.whatsapp is not None:
+        whatsapp = report.whatsapp
+        table.add_row("WhatsApp: sent by a coordinator", str(whatsapp.handed_over))
+        table.add_row("WhatsApp: waiting", str(whatsapp.waiting))
+        for reason, count in sorted(whatsapp.skipped.items()):
+            table.add_row(f"WhatsApp skipped: {reason}", str(count))
     out.print(table)
+    if report.whatsapp is not None and report.whatsapp.links_written_to:
+        out.print(f"WhatsApp links: {report.whatsapp.links_written_to}")
     if report.dry_run:
         out.print(f"Dry run: nothing sent. Previews: {report.previews}")
     if report.stopped:

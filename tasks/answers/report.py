@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, Field
 
-from tasks.answers.coverage import Coverage
+from tasks.answers.coverage import Coverage, reach_counts
 
 
 class AnswerCounts(BaseModel):
@@ -14,6 +14,12 @@ class AnswerCounts(BaseModel):
     no_answer: int
     attended: int
     districts_without_confirmed_convener: list[str]
+    bounced: int = Field(0, description="People whose address in the roster bounced.")
+    replies_waiting: int = Field(0, description="Replies by mail that wait for a person.")
+    reached: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="People each stage reached, by channel (email, whatsapp).",
+    )
 
     @classmethod
     def of(cls, coverage: Coverage) -> "AnswerCounts":
@@ -24,6 +30,9 @@ class AnswerCounts(BaseModel):
             no_answer=coverage.no_answer,
             attended=coverage.attended,
             districts_without_confirmed_convener=coverage.districts_without_confirmed_convener,
+            bounced=coverage.bounced,
+            replies_waiting=coverage.replies_waiting,
+            reached=reach_counts(coverage),
         )
 
 
@@ -37,3 +46,9 @@ class CollectReport(AnswerCounts):
     new_form_answers: int = Field(description="Answers from the Google Form's worksheet.")
     form_rows_rejected: list[int] = Field(description="Form rows without a valid answer link.")
     status_written_to: str = Field(description="Where each person's status was written.")
+    replies_read: int = Field(0, description="Mails read from the reply inbox this run.")
+    new_reply_answers: int = Field(0, description="Answers taken from replies by mail.")
+    replies_unmatched: int = Field(0, description="Replies from nobody in the roster.")
+    bounces_permanent: int = Field(0, description="Addresses that bounced for good.")
+    bounces_temporary: int = Field(0, description="Addresses delayed for now (counted only).")
+    auto_replies: int = Field(0, description="Out-of-office and other automatic replies.")

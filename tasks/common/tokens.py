@@ -1,5 +1,6 @@
-"""Signed tokens for answer, opt-out and check-in links (event and person ids, no contacts) and
-for a volunteer's sign-in at the door (event id and the name they gave)."""
+"""Signed tokens for answer, opt-out and check-in links (event and person ids, no contacts), for
+a volunteer's sign-in at the door (event id and the name they gave) and for a WhatsApp
+coordinator's page (event, stage and a digest of the coordinator's address)."""
 
 import base64
 import hashlib
@@ -10,7 +11,7 @@ from typing import Any, Literal
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-Purpose = Literal["answer", "opt-out", "check-in", "volunteer"]
+Purpose = Literal["answer", "opt-out", "check-in", "volunteer", "coordinator"]
 
 
 class InvalidTokenError(Exception):
@@ -115,3 +116,23 @@ def verify_volunteer_session(
     if signed_salt != pin_salt:
         raise InvalidTokenError("an old PIN")
     return str(volunteer)
+
+
+@dataclass(frozen=True)
+class CoordinatorLink:
+    event_id: str
+    stage_id: str
+    coordinator_key: str
+
+
+def sign_coordinator_link(key: str, event_id: str, stage_id: str, coordinator_key: str) -> str:
+    return str(_serializer(key, "coordinator").dumps([event_id, stage_id, coordinator_key]))
+
+
+def verify_coordinator_link(key: str, token: str, max_age_seconds: int) -> CoordinatorLink:
+    """Whose page a coordinator link opens; InvalidTokenError if altered or too old."""
+    try:
+        event_id, stage_id, coordinator_key = _loads(key, "coordinator", token, max_age_seconds)
+    except (ValueError, TypeError):
+        raise InvalidTokenError("invalid") from None
+    return CoordinatorLink(str(event_id), str(stage_id), str(coordinator_key))

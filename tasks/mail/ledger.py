@@ -5,10 +5,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 from logging import Logger, LoggerAdapter
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Update, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from config.event import Event, Stage
@@ -48,27 +49,32 @@ def ledger_row(
     skip_reason: str | None,
     kind: "RecipientKind",
     key: int,
+    channel: str = EMAIL,
 ) -> dict[str, object]:
     """A new ledger row; its Message-ID is the same on every resend to that recipient."""
     now = utc_now()
     return {
         "event_id": event_id,
         "stage": stage_id,
-        "person_id": key if kind == "person" else None,
-        "media_contact_id": key if kind == "media" else None,
-        "channel": EMAIL,
+        **{RECIPIENT_COLUMNS[one].key: key if one == kind else None for one in RECIPIENT_COLUMNS},
+        "channel": channel,
         "status": status,
         "skip_reason": skip_reason,
         "attempts": 0,
         "created_at": now,
         "updated_at": now,
         "message_id": message_id_for(
-            event_id, stage_id, key if kind == "person" else f"media-{key}", sender_address
+            event_id, stage_id, key if kind == "person" else f"{kind}-{key}", sender_address
         ),
     }
 
 
-RecipientKind = Literal["person", "media"]
+RecipientKind = Literal["person", "media", "coordinator"]
+RECIPIENT_COLUMNS = {
+    "person": Message.person_id,
+    "media": Message.media_contact_id,
+    "coordinator": Message.coordinator_id,
+}
 
 
 def plan_stage(store_url: str, event: Event, stage: Stage, sender_address: str) -> StageCounts:
@@ -95,16 +101,20 @@ def apply_plan(
     kind: RecipientKind,
     send_to: Sequence[int],
     skipped: Mapping[int, str],
+    channel: str = EMAIL,
 ) -> None:
     """One stage's ledger rows to agree with whom it goes to now, by person or newsroom id: new
     rows for new recipients, skipped ones back to pending, pending ones no longer wanted skipped.
     A row sent stays sent."""
-    column = Message.person_id if kind == "person" else Message.media_contact_id
+    column = RECIPIENT_COLUMNS[kind]
     existing: dict[int | None, Message] = {
         key: row
         for key, row in session.execute(
             select(column, Message).where(
-                Message.event_id == event_id, Message.stage == stage_id, Message.channel == EMAIL
+                Message.event_id == event_id,
+                Message.stage == stage_id,
+                Message.channel == channel,
+                column.is_not(None),
             )
         )
     }
@@ -112,7 +122,9 @@ def apply_plan(
     new_rows: list[dict[str, object]] = []
 
     def add(key: int, status: str, reason: str | None) -> None:
-        new_rows.append(ledger_row(event_id, stage_id, sender_address, status, reason, kind, key))
+        new_rows.append(
+            ledger_row(event_id, stage_id, sender_address, status, reason, kind, key, channel)
+        )
 
     for key in send_to:
         row = existing.get(key)
@@ -133,11 +145,15 @@ def apply_plan(
     insert_ignoring_existing(session, Message, new_rows)
 
 
-def stage_counts(store_url: str, event_id: str, stage_id: str) -> StageCounts:
+def stage_counts(store_url: str, event_id: str, stage_id: str, channel: str = EMAIL) -> StageCounts:
     with transaction(store_url) as session:
         rows = session.execute(
             select(Message.status, Message.failure, Message.skip_reason, func.count())
-            .where(Message.event_id == event_id, Message.stage == stage_id)
+            .where(
+                Message.event_id == event_id,
+                Message.stage == stage_id,
+                Message.channel == channel,
+            )
             .group_by(Message.status, Message.failure, Message.skip_reason)
         ).all()
     by_status: Counter[str] = Counter()
@@ -159,11 +175,13 @@ def stage_counts(store_url: str, event_id: str, stage_id: str) -> StageCounts:
 
 
 def due(event_id: str, stage_id: str, run_id: str, lease_seconds: float) -> ColumnElement[bool]:
-    """Messages a run may take: pending, failed for now (not by this run), or left mid-send."""
+    """Mails a run may take: pending, failed for now (not by this run), or left mid-send. (A
+    WhatsApp message goes when a coordinator hands it over, never by a run.)"""
     stale = utc_now() - timedelta(seconds=lease_seconds)
     return and_(
         Message.event_id == event_id,
         Message.stage == stage_id,
+        Message.channel == EMAIL,
         or_(
             Message.status == "pending",
             and_(
@@ -400,13 +418,27 @@ def record_failure(store_url: str, ledger_id: int, failure: str, error: str) -> 
 
 def record_attempt(store_url: str, ledger_id: int, **outcome: object) -> None:
     """One attempt's outcome, committed on its own before the next message goes."""
-    values = {"last_error": None, **outcome}
+    values = {"last_error": None, **outcome, "updated_at": utc_now()}
     with engine_for(store_url).begin() as connection:
         connection.execute(
-            update(Message)
-            .where(Message.id == ledger_id)
-            .values(**values, attempts=Message.attempts + 1, updated_at=utc_now())
+            attempt_statement(tuple(values)),
+            {"ledger_id": ledger_id, **{f"new_{name}": value for name, value in values.items()}},
         )
+
+
+@cache
+def attempt_statement(columns: tuple[str, ...]) -> Update:
+    """The UPDATE recording an attempt, built once: building one costs more than running it."""
+    return (
+        update(Message)
+        .where(Message.id == bindparam("ledger_id"))
+        .values(
+            {
+                **{name: bindparam(f"new_{name}") for name in columns},
+                "attempts": Message.attempts + 1,
+            }
+        )
+    )
 
 
 def release(store_url: str, ledger_ids: list[int]) -> None:
@@ -428,7 +460,7 @@ def sent_in_last_day(store_url: str) -> int:
             session.scalar(
                 select(func.count())
                 .select_from(Message)
-                .where(Message.sent_at >= utc_now() - timedelta(days=1))
+                .where(Message.channel == EMAIL, Message.sent_at >= utc_now() - timedelta(days=1))
             )
             or 0
         )

@@ -12,6 +12,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import compat32
 from email.utils import format_datetime, formataddr
+from typing import Literal, Protocol, cast
 from urllib.parse import quote
 
 import segno
@@ -25,6 +26,21 @@ from tasks.common.hindi import MonthSpelling
 from tasks.common.templating import environment
 from tasks.common.tokens import check_in_code, sign_token
 from tasks.mail.calendar import event_calendar
+
+
+class Addressee(Protocol):
+    """Whom a message speaks to, whatever carries it."""
+
+    @property
+    def person_id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> str | None: ...
+    @property
+    def district(self) -> str | None: ...
+    @property
+    def language(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -125,37 +141,56 @@ def links_for(sender: Sender, event: Event, person_id: int) -> dict[str, str]:
     return links
 
 
-def render_mail(event: Event, stage: Stage, recipient: Recipient, sender: Sender) -> RenderedMail:
-    """Subject, HTML and a real plain-text body from templates/email/<stage>/<language>/."""
-    env = environment(TEMPLATES_DIR)
-    language = recipient.language if recipient.language in ("hi", "en") else "hi"
-    links = links_for(sender, event, recipient.person_id)
+Language = Literal["hi", "en"]
+
+
+def message_language(language: str) -> Language:
+    """A person's language as messages are written: English or else Hindi."""
+    return "en" if language == "en" else "hi"
+
+
+def message_context(
+    event: Event,
+    stage: Stage,
+    person: Addressee,
+    sender: Sender,
+) -> dict[str, object]:
+    """What every message of a stage to one person says of them, the event and their links, in
+    their language: a mail and a WhatsApp text render the same context."""
+    language = message_language(person.language)
     catalog = load_districts(event.districts)
-    district = catalog.canonical(recipient.district) if recipient.district else None
-    role = event.role_named(recipient.role) if recipient.role else None
-    context = {
+    district = catalog.canonical(person.district) if person.district else None
+    role = event.role_named(person.role) if person.role else None
+    return {
         "event": event,
         "stage": stage,
         "lang": language,
         "t": lambda text: getattr(text, language),
         "person": {
-            "name": recipient.name,
-            # in the mail's language where the event gives one, else as the sheet writes it
-            "role": getattr(role, language) if role else recipient.role,
+            "name": person.name,
+            # in the message's language where the event gives one, else as the sheet writes it
+            "role": getattr(role, language) if role else person.role,
             "district": getattr(district, language) if district else None,
         },
-        "links": links,
+        "links": links_for(sender, event, person.person_id),
         "month_spelling": sender.month_spelling,
         "check_in_code": (
-            check_in_code(sender.signing_key, event.id, recipient.person_id)
+            check_in_code(sender.signing_key, event.id, person.person_id)
             if stage.check_in_code
             else None
         ),
         "starts_at": event.starts_at,
         "ends_at": event.ends_at,
     }
-    folder = f"email/{stage.template_folder}/{language}"
+
+
+def render_mail(event: Event, stage: Stage, recipient: Recipient, sender: Sender) -> RenderedMail:
+    """Subject, HTML and a real plain-text body from templates/email/<stage>/<language>/."""
+    env = environment(TEMPLATES_DIR)
+    context = message_context(event, stage, recipient, sender)
+    folder = f"email/{stage.template_folder}/{context['lang']}"
     subject = env.get_template(f"{folder}/subject.txt.j2").render(context)
+    links = cast(dict[str, str], context["links"])
     return RenderedMail(
         subject=" ".join(subject.split()),
         html=env.get_template(f"{folder}/body.html.j2").render(context),
@@ -244,7 +279,7 @@ def build_message(
         encode_base64(attachment)
         attachment.add_header("Content-Disposition", "attachment", filename=f"{event.id}.ics")
         message.attach(attachment)
-    language = recipient.language if recipient.language in ("hi", "en") else "hi"
+    language = message_language(recipient.language)
     address_message(
         message,
         event,

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from tasks.whatsapp.report import WhatsAppReport
+
 StageDecision = Literal["approve", "hold", "reject"]
 
 
@@ -31,3 +33,6 @@ class StageReport(BaseModel):
     approval: StageApprovalOutcome | None = None
     stopped: str | None = None
     previews: str | None = None
+    whatsapp: WhatsAppReport | None = Field(
+        None, description="The stage on WhatsApp, where it reaches anyone that way."
+    )

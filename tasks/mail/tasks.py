@@ -70,6 +70,16 @@ def publish_stage_report(report: StageReport) -> None:
         {"outcome": "pending", "count": report.pending},
         *({"outcome": f"skipped: {k}", "count": v} for k, v in sorted(report.skipped.items())),
     ]
+    if report.whatsapp is not None:
+        whatsapp = report.whatsapp
+        rows += [
+            {"outcome": "WhatsApp: sent by a coordinator", "count": whatsapp.handed_over},
+            {"outcome": "WhatsApp: waiting for a coordinator", "count": whatsapp.waiting},
+            *(
+                {"outcome": f"WhatsApp skipped: {k}", "count": v}
+                for k, v in sorted(whatsapp.skipped.items())
+            ),
+        ]
     create_table_artifact(
         key=f"stage-outcome-{report.event_id}-{report.stage}",
         table=rows,
