@@ -27,6 +27,24 @@ SAMPLE_EVENT = EVENTS_DIR / "haryana-it-workshop.yaml"
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+FIGURES = "figures"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Figures a test recorded (`record_property(FIGURES, text)`), at the end of the run: a
+    test's own print is not shown when the tests run on several workers."""
+    reports = [report for reports in terminalreporter.stats.values() for report in reports]
+    figures = [
+        str(value)
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in report.user_properties
+        if name == FIGURES
+    ]
+    if figures:
+        terminalreporter.section("figures")
+        for text in figures:
+            terminalreporter.write_line(text)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tasks.replies.classify import Classification, classify_message
+from tests.conftest import FIGURES
 
 CORPUS = Path(__file__).resolve().parent / "replies_corpus"
 EXPECTED_FILE = CORPUS / "expected.yaml"
@@ -252,7 +253,10 @@ def test_clear_messages_get_the_expected_kind(outcome: Outcome) -> None:
     assert not failures, failure_message("messages of the wrong kind", failures, outcome.report)
 
 
-def test_clear_messages_get_the_expected_answer(outcome: Outcome) -> None:
+def test_clear_messages_get_the_expected_answer(
+    outcome: Outcome, record_property: Callable[[str, object], None]
+) -> None:
+    record_property(FIGURES, outcome.report)  # printed at the end of the run, passed or not
     failures = answer_failures(outcome.cases)
     assert not failures, failure_message("wrong answers", failures, outcome.report)
 

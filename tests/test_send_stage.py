@@ -526,7 +526,9 @@ def test_a_name_cannot_break_or_inject_a_header() -> None:
         "hi",
         "<x.1@karyashala.test>",
     )
-    sender = Sender("invite@karyashala.test", "invite@karyashala.test", "http://x", "k" * 20)
+    sender = Sender(
+        "invite@karyashala.test", "invite@karyashala.test", "http://x", "k" * 20, "halant"
+    )
     message = build_message(
         event,
         stage,

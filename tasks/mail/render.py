@@ -1,7 +1,7 @@
 """Render one stage's mail for one person and build the MIME message. Pure: no network."""
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from email.charset import BASE64, Charset
 from email.encoders import encode_base64
@@ -20,7 +20,6 @@ from email_validator import EmailNotValidError, validate_email
 
 from config import TEMPLATES_DIR
 from config.event import Event, Stage
-from config.settings import Settings
 from tasks.common.districts import load_districts
 from tasks.common.hindi import MonthSpelling
 from tasks.common.templating import environment
@@ -57,19 +56,13 @@ class Recipient:
     message_id: str
 
 
-def configured_month_spelling() -> MonthSpelling:
-    """The month spelling of the settings (KARYASHALA_MONTH_SPELLING): mails spell a date's
-    month as the press notes do."""
-    return Settings().month_spelling
-
-
 @dataclass(frozen=True)
 class Sender:
     address: str
     reply_to: str
     public_url: str
     signing_key: str
-    month_spelling: MonthSpelling = field(default_factory=configured_month_spelling)
+    month_spelling: MonthSpelling  # KARYASHALA_MONTH_SPELLING: as the press notes spell it
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ def sender_for(settings: Settings) -> Sender:
         reply_to=settings.reply_to or settings.mail_from,
         public_url=settings.public_url,
         signing_key=settings.signing_secret(),
+        month_spelling=settings.month_spelling,
     )
 
 
