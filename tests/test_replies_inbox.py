@@ -280,9 +280,10 @@ def test_replies_and_bounces_become_statuses_everywhere(
     assert answers["mahesh@example.org"][:2] == ("deputy", "रमेश कुमार")
     assert "sandeep@example.org" not in answers  # an auto-reply is no answer
     with Session(engine_for(database_url)) as session:
-        matched = dict(
-            session.execute(select(InboxMessage.sender, InboxMessage.matched_by)).tuples().all()
-        )
+        matched = {
+            sender: by
+            for sender, by in session.execute(select(InboxMessage.sender, InboxMessage.matched_by))
+        }
         bounced_rows = session.execute(
             select(Person.email, Message.status, Message.failure)
             .join(Message, Message.person_id == Person.id)

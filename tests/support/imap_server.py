@@ -82,9 +82,14 @@ class DovecotServer:
             capture_output=True,
             text=True,
         ).stdout.strip()
-        (self.base / "users").write_text(f"{self.user}:{hashed}\n", encoding="utf-8")
+        users = self.base / "users"
+        users.write_text(f"{self.user}:{hashed}\n", encoding="utf-8")
         config = self.base / "dovecot.conf"
         config.write_text(CONFIG.format(base=self.base, uid=NOBODY, port=self.port))
+        # Dovecot's own users read these, whatever umask the test process has by now (the
+        # settings make it 077): readable by all, as a package's files are.
+        for path in (users, config):
+            path.chmod(0o644)
         self.process = subprocess.Popen(
             [DOVECOT, "-F", "-c", str(config)],
             stdout=subprocess.DEVNULL,
