@@ -25,7 +25,7 @@ from store.models import Message, Response
 from tasks.mail.outbox import free_port
 from tests.conftest import CHROMIUM, SCREENSHOTS, send_to
 from tests.support.fake_sheets import FakeSheets
-from tests.support.smtp_server import LoopbackSMTPServer
+from tests.support.smtp_server import LoopbackSMTPServer, Received
 from tests.test_collect import KEY, sheet_event, status_cell
 from tests.test_collect import row as sheet_row
 from web.app import create_app
@@ -91,6 +91,19 @@ def web(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebServer]:
     server.stop()
 
 
+def invitation_sent(
+    tmp_path: Path, fake_sheets: FakeSheets, web: WebServer, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, list[Received]]:
+    """Two people in a Google Sheet roster, the web app up, and the sample's invitation sent
+    to a loopback SMTP server: the event and what the server received."""
+    with LoopbackSMTPServer() as smtp:
+        send_to(smtp, monkeypatch, PUBLIC_URL=web.base)
+        event = sheet_event(tmp_path, fake_sheets, [sheet_row(0), sheet_row(1)])
+        web.start(event)
+        send_stage(event, "invitation")
+        return event, list(smtp.received)
+
+
 def test_invitee_taps_yes_and_the_sheet_shows_it(
     tmp_path: Path,
     fake_sheets: FakeSheets,
@@ -98,12 +111,8 @@ def test_invitee_taps_yes_and_the_sheet_shows_it(
     browser: object,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with LoopbackSMTPServer() as smtp:
-        send_to(smtp, monkeypatch, PUBLIC_URL=web.base)
-        event = sheet_event(tmp_path, fake_sheets, [sheet_row(0), sheet_row(1)])
-        web.start(event)
-        send_stage(event, "invitation")
-        mail = next(r.message for r in smtp.received if r.recipients == ["p1@example.org"])
+    event, received = invitation_sent(tmp_path, fake_sheets, web, monkeypatch)
+    mail = next(r.message for r in received if r.recipients == ["p1@example.org"])
     text = mail.get_body(("plain",))
     assert text is not None
     link = next(w for w in text.get_content().split() if "/r/" in w and "answer=yes" in w)
@@ -164,19 +173,15 @@ def test_a_coordinator_taps_send_and_lands_on_whatsapp_with_the_text(
     browser: object,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with LoopbackSMTPServer() as smtp:
-        send_to(smtp, monkeypatch, PUBLIC_URL=web.base)
-        # The sample event: the invitation goes by mail and WhatsApp; Gurugram has a coordinator
-        # of its own, and one more covers every district.
-        event = sheet_event(tmp_path, fake_sheets, [sheet_row(0), sheet_row(1)])
-        web.start(event)
-        send_stage(event, "invitation")
-        pages = {
-            item.recipients[0]: found.group(1)
-            for item in smtp.received
-            if (body := item.message.get_body(("plain",))) is not None
-            and (found := COORDINATOR_PAGE.search(body.get_content()))
-        }
+    # The sample event: the invitation goes by mail and WhatsApp; Gurugram has a coordinator
+    # of its own, and one more covers every district.
+    _, received = invitation_sent(tmp_path, fake_sheets, web, monkeypatch)
+    pages = {
+        item.recipients[0]: found.group(1)
+        for item in received
+        if (body := item.message.get_body(("plain",))) is not None
+        and (found := COORDINATOR_PAGE.search(body.get_content()))
+    }
     links = fake_sheets.values(KEY, "WhatsApp")
     assert [row[1] for row in links[1:]] == ["व्यक्ति 0", "व्यक्ति 1"]
     assert all(row[-1].startswith("https://wa.me/91981230000") for row in links[1:])

@@ -17,7 +17,7 @@ from tasks.mail.render import message_language
 from tasks.mail.smtp import sender_for
 from tasks.whatsapp.handoff import QueuedMessage, record_handoff, whatsapp_queue
 from tasks.whatsapp.message import CLICK_TO_CHAT, click_to_chat, whatsapp_text
-from tasks.whatsapp.plan import coordinator_key, coordinator_map
+from tasks.whatsapp.plan import CoordinatorMap, coordinator_key, coordinator_map
 from web.pages import Site, invalid_link, page, security_headers
 
 # The button's POST ends at wa.me, and a browser holds a form's redirect to the form-action of
@@ -33,6 +33,7 @@ class CoordinatorPage:
     event: Event
     stage: Stage
     coordinator: Coordinator
+    coordinators: CoordinatorMap
 
     @property
     def key(self) -> str:
@@ -59,16 +60,17 @@ class WhatsAppPage:
         except (InvalidTokenError, KeyError, EventConfigError):
             return None
         coordinator = coordinators.by_key(link.coordinator_key)
-        return None if coordinator is None else CoordinatorPage(token, event, stage, coordinator)
+        if coordinator is None:
+            return None
+        return CoordinatorPage(token, event, stage, coordinator, coordinators)
 
     def theirs(self, found: CoordinatorPage) -> list[QueuedMessage]:
         """The stage's messages to the people of this coordinator's districts."""
-        coordinators = coordinator_map(found.event, load_districts(found.event.districts))
         queue = whatsapp_queue(self.site.settings.store_url, found.event.id, found.stage.id)
         return [
             message
             for message in queue
-            if coordinators.covers(found.coordinator, message.recipient.district)
+            if found.coordinators.covers(found.coordinator, message.recipient.district)
         ]
 
     def show(self, request: Request) -> HTMLResponse:

@@ -1,6 +1,7 @@
 """The WhatsApp concern's Prefect tasks, and the hand-off that a stage's flow calls: each task a
 thin wrapper of a plain function."""
 
+from collections import Counter
 from typing import Protocol
 
 from prefect import get_run_logger, task
@@ -22,15 +23,9 @@ write_links = task(name="write-whatsapp-links", cache_policy=NO_CACHE)(write_wha
 
 @task(name="mail-coordinator-pages", cache_policy=NO_CACHE)
 def mail_coordinators(
-    store_url: str, event: Event, stage: Stage, planned: Planned, run_id: str
+    store_url: str, event: Event, stage: Stage, people: Counter[str], run_id: str
 ) -> BatchResult:
     """Each coordinator with messages still to send gets their page's link, once per stage."""
-    waiting = [
-        message
-        for message in whatsapp_queue(store_url, event.id, stage.id)
-        if not message.handed_over
-    ]
-    people = people_by_coordinator(event, planned.coordinators, waiting)
     return mail_coordinator_pages(store_url, event, stage, people, run_id, get_run_logger())
 
 
@@ -69,6 +64,8 @@ class CoordinatorHandOff:
         queue = whatsapp_queue(store_url, event.id, stage.id)
         links = [whatsapp_link(event, stage, message.recipient, sender) for message in queue]
         written_to = write_links(event, stage, whatsapp_sheet_rows(stage, queue, links))
-        mails = mail_coordinators(store_url, event, stage, planned, run_id)
+        waiting = [message for message in queue if not message.handed_over]
+        people = people_by_coordinator(event, planned.coordinators, waiting)
+        mails = mail_coordinators(store_url, event, stage, people, run_id)
         counts = stage_counts(store_url, event.id, stage.id, WHATSAPP)
         return whatsapp_report(counts, mails, written_to)
