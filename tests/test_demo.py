@@ -64,6 +64,19 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def clicked(url: str, tries: int = 5) -> dict[str, Any]:
+    """What a button's POST returns. The demo's server keeps its state in SQLite, which is busy
+    while runs start: it answers 503 for a moment, and a person clicks again."""
+    for _ in range(tries):
+        response = httpx.post(url, json={}, timeout=10)
+        if response.status_code != 503:
+            break
+        time.sleep(2)
+    response.raise_for_status()
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
 def run_every_deployment(base: str, deployments: list[dict[str, Any]]) -> dict[str, str]:
     """Start a run of each deployment as "Quick run" does and approve every form that pauses
     one, as ops would in the UI; the state each run ends in, by flow and deployment name."""
@@ -73,9 +86,7 @@ def run_every_deployment(base: str, deployments: list[dict[str, Any]]) -> dict[s
     }
     names = {}
     for deployment in deployments:
-        run = httpx.post(
-            f"{base}/api/deployments/{deployment['id']}/create_flow_run", json={}, timeout=10
-        ).json()
+        run = clicked(f"{base}/api/deployments/{deployment['id']}/create_flow_run")
         names[run["id"]] = f"{flows[deployment['flow_id']]}/{deployment['name']}"
     ended: dict[str, str] = {}
     deadline = time.monotonic() + 600
