@@ -30,6 +30,13 @@ DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 FIGURES = "figures"
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Two workers a core for `-n auto`: most tests spend their time waiting on servers they
+    started (Prefect, SMTP, IMAP, Chromium), on polling and on the default timeouts, not on
+    the CPU."""
+    return 2 * len(os.sched_getaffinity(0))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Figures a test recorded (`record_property(FIGURES, text)`), at the end of the run: a
     test's own print is not shown when the tests run on several workers."""
@@ -49,7 +56,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 @pytest.fixture(scope="session")
 def prefect_api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One Prefect test server for the session; flows in this process and in CLI children use it."""
+    """One Prefect test server for the session; flows in this process and in CLI children use it
+    (a command started without PREFECT_API_URL starts a temporary server of its own, some 10 s of
+    CPU: tests/test_cli_process.py and the demo's tests start theirs on purpose)."""
     from prefect.settings import (
         PREFECT_API_URL,
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
@@ -67,8 +76,11 @@ def prefect_api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 PREFECT_RESULTS_LOCAL_STORAGE_PATH: results,
             }
         ),
+        pytest.MonkeyPatch.context() as environment,
     ):
-        yield str(PREFECT_API_URL.value())
+        api_url = str(PREFECT_API_URL.value())
+        environment.setenv("PREFECT_API_URL", api_url)
+        yield api_url
 
 
 def postgres_admin_url() -> str | None:

@@ -43,6 +43,8 @@ from tests.support.prefect_server import (
 )
 from tests.support.smtp_server import LoopbackSMTPServer
 
+pytestmark = pytest.mark.xdist_group("production")
+
 KARYASHALA = str(Path(sys.executable).parent / "karyashala")
 FINAL = {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
 

@@ -27,9 +27,10 @@ EVENT_ID = "ui-workshop"
 PEOPLE = 6
 VIEWPORT = {"width": 1280, "height": 900}
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"
-)
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+    pytest.mark.xdist_group("review_ui"),
+]
 
 
 @pytest.fixture(scope="module")
