@@ -4,7 +4,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
@@ -22,6 +22,9 @@ from tests.support.fake_sheets import FakeSheets
 from tests.support.prefect_server import create_database, drop_database
 from tests.support.prefect_server import database_url as database_url_for
 from tests.support.smtp_server import LoopbackSMTPServer
+
+if TYPE_CHECKING:
+    from tests.support.production import Production
 
 SAMPLE_EVENT = EVENTS_DIR / "haryana-it-workshop.yaml"
 CHROMIUM = "/usr/bin/chromium"
@@ -81,6 +84,18 @@ def prefect_api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         api_url = str(PREFECT_API_URL.value())
         environment.setenv("PREFECT_API_URL", api_url)
         yield api_url
+
+
+@pytest.fixture(scope="session")
+def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator["Production"]:
+    """The production recipe (tests/support/production.py), once for the tests that run it."""
+    from tests.support.production import production_recipe
+
+    admin_url = postgres_admin_url()
+    if admin_url is None:
+        pytest.skip("no PostgreSQL reachable; set KARYASHALA_TEST_POSTGRES_URL")
+    with production_recipe(tmp_path_factory.mktemp("production"), admin_url) as setup:
+        yield setup
 
 
 def postgres_admin_url() -> str | None:

@@ -1,10 +1,9 @@
 """The review forms in Prefect's default UI, in headless Chromium against `prefect server start`
-with a worker: what ops see before they decide, and what their answer does. Screenshots go to
-test-artifacts/ for a person to look at."""
+with a worker (the production recipe): what ops see before they decide, and what their answer
+does. Screenshots go to test-artifacts/ for a person to look at."""
 
 import re
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +16,8 @@ from config.event import load_event
 from deployments.plan import deployment_name
 from flows.press_note import PressNoteReview
 from flows.send_stage import StageApproval
-from karyashala.prefect_server import stop_process
-from tests.conftest import CHROMIUM, SCREENSHOTS, postgres_admin_url
-from tests.support.prefect_server import PrefectServer, clean_environment
-from tests.support.smtp_server import LoopbackSMTPServer
-from tests.test_production import FINAL, Production, blocking
+from tests.conftest import CHROMIUM, SCREENSHOTS
+from tests.support.production import FINAL, Production, blocking
 
 EVENT_ID = "ui-workshop"
 PEOPLE = 6
@@ -29,38 +25,19 @@ VIEWPORT = {"width": 1280, "height": 900}
 
 pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-    pytest.mark.xdist_group("review_ui"),
+    # The production recipe's tests (tests/test_production.py) share its server: one worker.
+    pytest.mark.xdist_group("production"),
 ]
 
 
 @pytest.fixture(scope="module")
-def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Production]:
-    """One server, worker and SMTP server for the module; the event deployed, its roster synced."""
-    admin_url = postgres_admin_url()
-    if admin_url is None:
-        pytest.skip("no PostgreSQL reachable; set KARYASHALA_TEST_POSTGRES_URL")
-    directory = tmp_path_factory.mktemp("review-ui")
-    data = directory / "data"
-    with PrefectServer(directory / "prefect", admin_url) as server, LoopbackSMTPServer() as smtp:
-        env = clean_environment(
-            PREFECT_API_URL=server.api_url,
-            KARYASHALA_DATA_DIR=str(data),
-            KARYASHALA_SMTP_HOST="127.0.0.1",
-            KARYASHALA_SMTP_PORT=str(smtp.port),
-            KARYASHALA_SMTP_SECURITY="none",
-            KARYASHALA_MAIL_FROM="invite@karyashala.test",
-            KARYASHALA_SIGNING_KEY="review-ui-test-signing-key",
-        )
-        setup = Production(server, smtp, env, f"sqlite:///{data / 'karyashala.db'}", directory)
-        setup.add_worker("review-worker")
-        try:
-            setup.deployed(EVENT_ID, PEOPLE)
-            synced = setup.run(f"sync-roster/{deployment_of(setup)}")
-            assert synced.state is not None and synced.state.type == StateType.COMPLETED
-            yield setup
-        finally:
-            for worker in setup.workers:
-                stop_process(worker)
+def ui(production: Production) -> Production:
+    """The production recipe's server, worker and SMTP server; the event deployed, its roster
+    synced."""
+    production.deployed(EVENT_ID, PEOPLE)
+    synced = production.run(f"sync-roster/{deployment_of(production)}")
+    assert synced.state is not None and synced.state.type == StateType.COMPLETED
+    return production
 
 
 def deployment_of(ui: Production, part: str | None = None) -> str:
