@@ -11,6 +11,7 @@ import yaml
 from sqlalchemy import create_engine, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from xdist.scheduler import LoadScopeScheduling
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -31,6 +32,29 @@ CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 FIGURES = "figures"
+
+
+# Test files whose tests share servers started once per module or session (Prefect servers
+# with workers, dovecot), by the name of what they share: each such group runs whole on one
+# worker; every other test goes to whichever worker is free.
+SHARED_SERVERS = {
+    "tests/test_production.py": "production recipe",
+    "tests/test_review_ui.py": "production recipe",
+    "tests/test_automations.py": "automations",
+    "tests/test_replies_inbox.py": "dovecot",
+    "tests/test_reply_corpus.py": "reply corpus",
+}
+
+
+class BySharedServers(LoadScopeScheduling):  # type: ignore[misc]  # xdist has no types
+    """xdist's scheduling by scope, a scope being a group of SHARED_SERVERS or one test."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return SHARED_SERVERS.get(nodeid.split("::", 1)[0], nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> BySharedServers:
+    return BySharedServers(config, log)
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

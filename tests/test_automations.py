@@ -27,8 +27,6 @@ from tests.conftest import HEADER, person_row, write_event
 from tests.support.prefect_server import clean_environment
 from tests.support.smtp_server import LoopbackSMTPServer, Received, free_port
 
-pytestmark = pytest.mark.xdist_group("automations")
-
 KARYASHALA = str(Path(sys.executable).parent / "karyashala")
 OPS = ["media-ops@example.org", "it-cell@example.org"]
 SMTP_USER, SMTP_PASSWORD = "karyashala-mailer", "smtp-secret-8812"

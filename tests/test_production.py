@@ -19,9 +19,6 @@ from store.models import Message
 from tests.conftest import CHROMIUM, SCREENSHOTS
 from tests.support.production import FINAL, Production, blocking
 
-# One recipe for this file and tests/test_review_ui.py: their tests run on one worker.
-pytestmark = pytest.mark.xdist_group("production")
-
 
 def test_deployed_event_runs_on_a_worker_with_the_store_on_postgresql(
     production: Production,

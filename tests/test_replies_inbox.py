@@ -30,10 +30,7 @@ from tests.support.imap_server import DovecotServer, DroppingRelay
 from tests.support.smtp_server import LoopbackSMTPServer
 from tests.test_send_stage import resume_when_paused
 
-pytestmark = [
-    pytest.mark.usefixtures("prefect_api_url", "karyashala_env"),
-    pytest.mark.xdist_group("replies_inbox"),
-]
+pytestmark = pytest.mark.usefixtures("prefect_api_url", "karyashala_env")
 KEY = "reply-inbox-sheet"
 SHEET = "सूची"
 CONVENER = "जिला संयोजक"

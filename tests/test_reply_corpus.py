@@ -16,8 +16,6 @@ import yaml
 from tasks.replies.classify import Classification, classify_message
 from tests.conftest import FIGURES
 
-pytestmark = pytest.mark.xdist_group("reply_corpus")
-
 CORPUS = Path(__file__).resolve().parent / "replies_corpus"
 EXPECTED_FILE = CORPUS / "expected.yaml"
 KINDS = ("reply", "bounce", "auto_reply")

@@ -23,11 +23,9 @@ EVENT_ID = "ui-workshop"
 PEOPLE = 6
 VIEWPORT = {"width": 1280, "height": 900}
 
-pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-    # The production recipe's tests (tests/test_production.py) share its server: one worker.
-    pytest.mark.xdist_group("production"),
-]
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"
+)
 
 
 @pytest.fixture(scope="module")
