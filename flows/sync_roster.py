@@ -36,5 +36,5 @@ def sync_roster(event: str) -> SyncReport:
     )
     report = build_report(event_config, roster, stored)
     report.problems_written_to = write_problems(event_config, untraversed(roster.problems))
-    publish_sync_report(report)
+    publish_sync_report(untraversed(report))
     return report

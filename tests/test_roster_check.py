@@ -1,5 +1,9 @@
 """Normalising and checking roster rows: what ops would see in their Problems sheet."""
 
+import gc
+from typing import cast
+
+import phonenumbers
 import pytest
 
 from config.errors import RosterSourceError
@@ -36,6 +40,52 @@ def test_one_mobile_number_however_typed(typed: str) -> None:
 @pytest.mark.parametrize("typed", ["98123", "12345", "phone", "+91 12345 67890 123"])
 def test_not_a_phone_number(typed: str) -> None:
     assert normalise_phone(typed) is None
+
+
+def phonenumbers_reading(typed: str, region: str) -> str | None:
+    """What the phonenumbers library makes of a typed number, read in full: parse, validate."""
+    try:
+        number = phonenumbers.parse(typed, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def ways_of_typing(region: str) -> list[str]:
+    """The region's example numbers of every kind, each also with a digit changed, added or
+    dropped, typed with and without prefixes (+country code, 0, 1, 00), spaces and hyphens."""
+    country_code = phonenumbers.country_code_for_region(region)
+    kinds = [
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+        phonenumbers.PhoneNumberType.PREMIUM_RATE,
+        phonenumbers.PhoneNumberType.VOIP,
+        phonenumbers.PhoneNumberType.UAN,
+    ]
+    examples = [phonenumbers.example_number_for_type(region, kind) for kind in kinds]
+    typed: list[str] = []
+    for example in filter(None, examples):
+        national = phonenumbers.national_significant_number(example)
+        last = str((int(national[-1]) + 1) % 10)
+        for n in (national, national[:-1] + last, national + last, national[:-1], "1" + national):
+            typed += [n, f"+{country_code}{n}", f"+{country_code}-{n}", f"{country_code}{n}"]
+            typed += [f"+{country_code} {n[:4]} {n[4:]}", f"{n[:5]}-{n[5:]}", f"{n[:3]} {n[3:]}"]
+            typed += [f"0{n}", f"0 {n}", f"1{n}", f"00{country_code}{n}", f"+{n}"]
+    return typed
+
+
+@pytest.mark.parametrize("region", ["IN", "NP", "DE", "IT", "IL", "US", "CA", "GB", "AR"])
+def test_every_way_of_typing_a_number_reads_as_phonenumbers_reads_it(region: str) -> None:
+    """Numbers typed the usual way are read without phonenumbers.parse, for speed; every answer,
+    valid or not, must still be the library's own."""
+    typed = ways_of_typing(region)
+    assert len(typed) > 100
+    assert [normalise_phone(t, region) for t in typed] == [
+        phonenumbers_reading(t, region) for t in typed
+    ]
 
 
 def test_email_lowercased_and_checked_without_dns() -> None:
@@ -251,3 +301,18 @@ def test_a_missing_column_error_repeats_nothing_of_a_file_that_is_no_roster() ->
     assert "no column 'नाम' (for name)" in text
     # A header that looks like a typo of a mapped title is named, to help fix it.
     assert "'ईमेल' (for email, closest: column C ('ईमेल्'))" in text
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_a_check_leaves_the_cycle_collector_as_it_found_it(collecting: bool) -> None:
+    """A check holds Python's cycle collector off while it runs; a worker that syncs for weeks
+    must get it back, even from a check that fails halfway."""
+    gc.enable() if collecting else gc.disable()
+    try:
+        check(person_row())
+        assert gc.isenabled() is collecting
+        with pytest.raises(AttributeError):
+            check(person_row(), cast(list[str], [None] * len(HEADER)))
+        assert gc.isenabled() is collecting
+    finally:
+        gc.enable()

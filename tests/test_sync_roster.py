@@ -115,6 +115,25 @@ def test_identity_follows_the_phone_when_the_email_changes(
     assert after.id == before.id and after.email == "new@example.org"
 
 
+def test_a_change_only_in_a_kept_column_or_a_rejected_value_is_a_change(
+    tmp_path: Path, database_url: str
+) -> None:
+    roster = tmp_path / "roster.csv"
+    event = write_event(tmp_path, {"source": "csv", "path": str(roster)})
+    write_csv(roster, [person_row(phone="98123", remark="पहली")])
+    sync_roster(str(event))
+    again = sync_roster(str(event))
+    assert (again.changed, again.unchanged) == (0, 1)
+    write_csv(roster, [person_row(phone="98123", remark="दूसरी")])
+    remark = sync_roster(str(event))
+    write_csv(roster, [person_row(phone="98124", remark="दूसरी")])
+    rejected = sync_roster(str(event))
+    assert (remark.changed, rejected.changed) == (1, 1)
+    (person,) = people(database_url).values()
+    assert person.extra == {"टिप्पणी": "दूसरी"}
+    assert person.rejected == {"phone": "98124"}
+
+
 def test_xlsx_roster_keeps_phones_and_leading_zeros(tmp_path: Path, database_url: str) -> None:
     path = tmp_path / "roster.xlsx"
     book = openpyxl.Workbook()

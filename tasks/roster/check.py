@@ -13,6 +13,8 @@ import phonenumbers
 import yaml
 from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
+from phonenumbers import region_code_for_country_code
+from phonenumbers.phonemetadata import PhoneMetadata
 
 from config import TEMPLATES_DIR
 from config.errors import RosterSourceError
@@ -20,6 +22,7 @@ from config.event import ColumnMap
 from tasks.common.districts import District, DistrictCatalog
 from tasks.common.escaping import starts_like_formula
 from tasks.common.templating import environment
+from tasks.roster.bulk import collector_paused
 
 ProblemCode = Literal[
     "duplicate",
@@ -149,6 +152,14 @@ def domain_forms(domain: str) -> tuple[str, str] | None:
 
 def normalise_phone(value: str, region: str = "IN") -> str | None:
     """The number in E.164 (+919812345678), or None if it is not a valid number."""
+    usual = usual_phone_form(region)
+    national = usual.national_number(value) if usual is not None else None
+    if usual is not None and national is not None:
+        number = phonenumbers.PhoneNumber(
+            country_code=usual.country_code, national_number=int(national)
+        )
+        if phonenumbers.is_valid_number(number):
+            return f"+{usual.country_code}{national}"
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
@@ -156,6 +167,66 @@ def normalise_phone(value: str, region: str = "IN") -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+@dataclass(frozen=True)
+class UsualPhoneForm:
+    """A region's numbers as people usually write them: the national number, perhaps after
+    +<country code> or the national prefix, its digits grouped by single spaces or hyphens.
+
+    A valid number read this way is the number phonenumbers.parse (most of the cost of
+    normalise_phone) reads: nothing in it could be taken for an international or national
+    prefix or for a country code. Anything else is left to parse.
+    """
+
+    country_code: int
+    national_prefix: str
+    international_prefix: re.Pattern[str]
+    written: re.Pattern[str]
+
+    def national_number(self, value: str) -> str | None:
+        """The national number's digits if the value is written this way, else None."""
+        match = self.written.fullmatch(value)
+        if match is None:
+            return None
+        national = match["national"].replace(" ", "").replace("-", "")
+        if self.national_prefix and national.startswith(self.national_prefix):
+            return None
+        prefix = match["prefix"] or ""
+        if not prefix.startswith("+"):
+            dialled = prefix + national
+            if dialled.startswith(str(self.country_code)) or self.international_prefix.match(
+                dialled
+            ):
+                return None
+        return national
+
+
+@cache
+def usual_phone_form(region: str) -> UsualPhoneForm | None:
+    """None for a region unknown to phonenumbers, or where parse may read more into a number:
+    a country code it would read by another region's rules, a national prefix given as a
+    pattern or rewritten."""
+    metadata = PhoneMetadata.metadata_for_region(region)
+    country_code = metadata.country_code if metadata is not None else None
+    if (
+        metadata is None
+        or country_code is None
+        or region_code_for_country_code(country_code) != region
+    ):
+        return None
+    national_prefix = metadata.national_prefix_for_parsing or ""
+    if metadata.national_prefix_transform_rule or not (
+        national_prefix == "" or national_prefix.isdigit()
+    ):
+        return None
+    prefixes = "|".join([rf"\+{country_code}", *filter(None, [national_prefix])])
+    return UsualPhoneForm(
+        country_code=country_code,
+        national_prefix=national_prefix,
+        international_prefix=re.compile(metadata.international_prefix or "(?!)"),
+        written=re.compile(rf"(?:(?P<prefix>{prefixes})[ -]?)?(?P<national>[1-9](?:[ -]?[0-9])*)"),
+    )
 
 
 def normalise_language(value: str, default: str) -> str | None:
@@ -456,10 +527,11 @@ def check_roster(
     """
     checker = _RowChecker(table, columns, catalog, default_language, region, working_columns)
     rows_read = 0
-    for offset, cells in enumerate(table.rows):
-        if not any(cell.strip() for cell in cells):
-            continue
-        rows_read += 1
-        checker.check(table.first_data_row + offset, cells)
+    with collector_paused():
+        for offset, cells in enumerate(table.rows):
+            if not any(cell.strip() for cell in cells):
+                continue
+            rows_read += 1
+            checker.check(table.first_data_row + offset, cells)
     problems = sorted(checker.problems, key=lambda problem: problem.row)
     return CheckedRoster(people=checker.people, problems=problems, rows_read=rows_read)

@@ -1,6 +1,8 @@
 """Match this sync's people to the stored ones and say what changed. Pure."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from tasks.roster.check import RosterPerson
@@ -14,12 +16,14 @@ COMPARED_FIELDS = (
     "phone",
     "language",
     "external_id",
+    # The dict fields last: a fingerprint hashes the ones before as they are.
     "extra",
     "rejected",
 )
-# Where the identity fields sit in a row of COMPARED_FIELDS.
-NAME, DISTRICT, EMAIL, PHONE, EXTERNAL_ID = (
-    COMPARED_FIELDS.index(name) for name in ("name", "district", "email", "phone", "external_id")
+# Where the identity fields sit in a row of COMPARED_FIELDS, and where its dicts begin.
+NAME, DISTRICT, EMAIL, PHONE, EXTERNAL_ID, DICTS = (
+    COMPARED_FIELDS.index(name)
+    for name in ("name", "district", "email", "phone", "external_id", "extra")
 )
 
 
@@ -37,13 +41,21 @@ class StoredPerson:
     @classmethod
     def of(cls, person_id: int, active: bool, row: int, values: tuple[Any, ...]) -> "StoredPerson":
         """From the COMPARED_FIELDS, in that order."""
-        return cls(person_id, active, row, tuple(_keys(values)), fingerprint(values))
+        keys = identity_keys(
+            values[EMAIL], values[PHONE], values[EXTERNAL_ID], values[NAME], values[DISTRICT]
+        )
+        return cls(person_id, active, row, tuple(keys), fingerprint(values))
 
 
 def fingerprint(values: tuple[Any, ...]) -> int:
     """Equal for equal values (dicts compared as dicts, whatever their order); for different
     values a 64-bit hash, equal by chance about once in 10^19."""
-    return hash(tuple(tuple(sorted(v.items())) if isinstance(v, dict) else v for v in values))
+    return hash((values[:DICTS], *map(hashable, values[DICTS:])))
+
+
+def hashable(value: Any) -> Any:
+    """A dict as its sorted items, the form a fingerprint takes it in; anything else as it is."""
+    return tuple(sorted(value.items())) if isinstance(value, dict) else value
 
 
 @dataclass
@@ -63,24 +75,29 @@ class RosterDiff:
         ]
 
 
-def _keys(values: tuple[Any, ...]) -> list[tuple[str, Any]]:
+def identity_keys(
+    email: str | None,
+    phone: str | None,
+    external_id: str | None,
+    name: str | None,
+    district: str | None,
+) -> list[tuple[str, Any]]:
     """Identity, strongest first: email, then phone, then an id column, then name + district."""
-    found = [
-        (kind, values[index])
-        for kind, index in (("email", EMAIL), ("phone", PHONE), ("external_id", EXTERNAL_ID))
-        if values[index]
+    found: list[tuple[str, Any]] = [
+        (kind, value)
+        for kind, value in (("email", email), ("phone", phone), ("external_id", external_id))
+        if value
     ]
-    if not found and values[NAME]:
-        found.append(("name", (values[NAME].casefold(), values[DISTRICT])))
+    if not found and name:
+        found.append(("name", (name.casefold(), district)))
     return found
 
 
+person_row: Callable[[RosterPerson], tuple[Any, ...]] = attrgetter(*COMPARED_FIELDS)
+
+
 def person_values(person: RosterPerson) -> dict[str, Any]:
-    return {name: getattr(person, name) for name in COMPARED_FIELDS}
-
-
-def person_row(person: RosterPerson) -> tuple[Any, ...]:
-    return tuple(getattr(person, name) for name in COMPARED_FIELDS)
+    return dict(zip(COMPARED_FIELDS, person_row(person), strict=True))
 
 
 def diff_roster(stored: list[StoredPerson], people: list[RosterPerson]) -> RosterDiff:
@@ -92,18 +109,17 @@ def diff_roster(stored: list[StoredPerson], people: list[RosterPerson]) -> Roste
     claimed: set[int] = set()
     diff = RosterDiff()
     for person in people:
-        values = person_row(person)
-        match = next(
-            (index[key] for key in _keys(values) if key in index and index[key].id not in claimed),
-            None,
+        keys = identity_keys(
+            person.email, person.phone, person.external_id, person.name, person.district
         )
+        match = next((index[k] for k in keys if k in index and index[k].id not in claimed), None)
         if match is None:
             diff.added.append(person)
             continue
         claimed.add(match.id)
         if not match.active:
             diff.returned.append((match.id, person))
-        elif match.fingerprint != fingerprint(values):
+        elif match.fingerprint != fingerprint(person_row(person)):
             diff.changed.append((match.id, person))
         else:
             diff.unchanged.append((match.id, person))

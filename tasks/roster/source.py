@@ -10,6 +10,7 @@ from config.errors import RosterSourceError
 from config.event import RosterSource
 from config.settings import load_settings
 from tasks.common.sheets import read_worksheet
+from tasks.roster.bulk import collector_paused
 from tasks.roster.check import RosterTable
 
 
@@ -65,9 +66,10 @@ def read_file_cells(source: RosterSource) -> list[list[str]]:
 
 
 def read_table(source: RosterSource) -> RosterTable:
-    if source.source == "sheets":
-        assert source.spreadsheet_key is not None
-        cells = read_worksheet(source.spreadsheet_key, source.worksheet, load_settings())
-    else:
-        cells = read_file_cells(source)
-    return table_from_cells(cells)
+    with collector_paused():
+        if source.source == "sheets":
+            assert source.spreadsheet_key is not None
+            cells = read_worksheet(source.spreadsheet_key, source.worksheet, load_settings())
+        else:
+            cells = read_file_cells(source)
+        return table_from_cells(cells)

@@ -12,8 +12,16 @@ from sqlalchemy.orm import Session
 
 from store.db import transaction
 from store.models import Base, Person, RosterSync, utc_now
+from tasks.roster.bulk import collector_paused
 from tasks.roster.check import CheckedRoster
-from tasks.roster.diff import COMPARED_FIELDS, RosterDiff, StoredPerson, diff_roster, person_values
+from tasks.roster.diff import (
+    COMPARED_FIELDS,
+    RosterDiff,
+    StoredPerson,
+    diff_roster,
+    hashable,
+    person_values,
+)
 
 PEOPLE = Base.metadata.tables["person"]
 PROBLEMS = Base.metadata.tables["roster_problem"]
@@ -38,12 +46,13 @@ class StoredSync:
 
 def stored_people(session: Session, event_id: str) -> list[StoredPerson]:
     """The event's people as the diff compares them. Their JSON columns come as text, decoded
-    once per distinct text: nearly every row holds the same few ("{}")."""
+    (to the form a fingerprint takes) once per distinct text: nearly every row holds the same
+    few ("{}")."""
     decoded: dict[str | None, Any] = {}
 
     def decode(text: str | None) -> Any:
         if text not in decoded:
-            decoded[text] = None if text is None else json.loads(text)
+            decoded[text] = None if text is None else hashable(json.loads(text))
         return decoded[text]
 
     def stored(person_id: int, active: bool, row: int, *values: Any) -> StoredPerson:
@@ -65,7 +74,8 @@ def stored_people(session: Session, event_id: str) -> list[StoredPerson]:
 
 def diff_with_store(session: Session, event_id: str, checked: CheckedRoster) -> RosterDiff:
     """How the roster read now differs from the people stored for the event."""
-    return diff_roster(stored_people(session, event_id), checked.people)
+    with collector_paused():
+        return diff_roster(stored_people(session, event_id), checked.people)
 
 
 def chunks(items: Iterable[T]) -> Iterator[list[T]]:
@@ -82,7 +92,7 @@ def update_by_id(session: Session, rows: Iterator[dict[str, Any]]) -> None:
 
 def save_roster(store_url: str, event_id: str, source: str, checked: CheckedRoster) -> StoredSync:
     """Diff with what is stored and apply it; a failure anywhere leaves the store as it was."""
-    with transaction(store_url) as session:
+    with collector_paused(), transaction(store_url) as session:
         sync = RosterSync(event_id=event_id, source=source, rows_read=checked.rows_read)
         session.add(sync)
         session.flush()
@@ -133,7 +143,11 @@ def save_roster(store_url: str, event_id: str, source: str, checked: CheckedRost
         )
         session.execute(
             update(PEOPLE)
-            .where(PEOPLE.c.event_id == event_id, PEOPLE.c.active.is_(True))
+            .where(
+                PEOPLE.c.event_id == event_id,
+                PEOPLE.c.active.is_(True),
+                PEOPLE.c.last_sync_id != sync.id,  # not those just added
+            )
             .values(last_sync_id=sync.id)
         )
         for problems in chunks(checked.problems):
