@@ -6,7 +6,8 @@ CPU time per request (the figure other processes on the machine disturb least), 
 latency, the status codes, and the answers stored against the POSTs the page accepted, for
 SQLite and PostgreSQL (a fresh database, dropped afterwards).
 
-Not a test: `.venv/bin/python -m bench.answer_burst [--store sqlite|postgresql|both]`.
+Not a test: `.venv/bin/python -m bench.answer_burst [--store sqlite|postgresql|both]
+[--workers N]`; with N workers the CPU figure is that of the server's processes together.
 """
 
 import argparse
@@ -24,10 +25,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
 
 import httpx
 
+from tests.support.http_client import Connection
 from tests.support.smtp_server import free_port
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -58,6 +59,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=560)
     parser.add_argument("--gets", type=int, default=1500)
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=1, help="`rsvp serve --workers`")
     args = parser.parse_args()
     stores = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
     for store in stores:
@@ -95,15 +97,10 @@ def run(store: str, url: str, work: Path, args: argparse.Namespace) -> None:
     os.environ.update({name: env[name] for name in env if name.startswith("KARYASHALA_")})
     event_id, person_ids = roster(url, args.people)
     calls = burst(event_id, person_ids, args.posts, args.gets)
-    with served(work / "serve.log", env) as server:
-        base = f"http://127.0.0.1:{server.port}"
-        # The first pages compile the templates: not part of the burst.
-        asyncio.run(load(base, [Call("GET", call.path) for call in calls[:20]], args.clients))
-        cpu_before, started = server.cpu_seconds(), time.perf_counter()
-        outcomes = asyncio.run(load(base, calls, args.clients))
-        seconds, cpu = time.perf_counter() - started, server.cpu_seconds() - cpu_before
+    with served(work / "serve.log", env, args.workers) as server:
+        outcomes, seconds, cpu = asyncio.run(measure(server, calls, args.clients))
     stored = stored_answers(url)
-    report(store, outcomes, seconds, cpu, stored, args.clients)
+    report(store, args.workers, outcomes, seconds, cpu, stored, args.clients)
 
 
 def roster(url: str, people: int) -> tuple[str, list[int]]:
@@ -163,49 +160,80 @@ class Server:
     port: int
 
     def cpu_seconds(self) -> float:
-        """CPU time the server has used so far (Linux)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """CPU time the server and the worker processes it started have used so far (Linux)."""
+        return sum(process_cpu_seconds(pid) for pid in process_tree(self.process.pid))
+
+
+def process_tree(pid: int) -> list[int]:
+    """The process and its descendants, as they are now (Linux)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *(descendant for child in children for descendant in process_tree(int(child)))]
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU time of one live process (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
-def served(log: Path, env: dict[str, str]) -> Iterator[Server]:
-    """`karyashala rsvp serve` on a free loopback port, its output in the file log."""
+def served(log: Path, env: dict[str, str], workers: int) -> Iterator[Server]:
+    """`karyashala rsvp serve --workers N` on a free loopback port, its output in the file log,
+    once every worker has started."""
     port = free_port()
+    command = ["rsvp", "serve", "--port", str(port), "--workers", str(workers)]
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "karyashala.cli", "rsvp", "serve", "--port", str(port)],
+            [sys.executable, "-m", "karyashala.cli", *command],
             stdout=output,
             stderr=subprocess.STDOUT,
-            env=env,
+            env={**env, "PYTHONUNBUFFERED": "1"},
         )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             try:
                 httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-                break
+                if log.read_text(encoding="utf-8").count("startup complete") == workers:
+                    break
             except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(log.read_text(encoding="utf-8")) from None
-                time.sleep(0.1)
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(log.read_text(encoding="utf-8"))
+            time.sleep(0.1)
         yield Server(process, port)
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
 
 
-async def load(base: str, calls: list[Call], clients: int) -> list[Outcome]:
-    """Each client, on a keep-alive connection of its own, sends the next call when its last
-    one is answered."""
+async def measure(
+    server: Server, calls: list[Call], clients: int
+) -> tuple[list[Outcome], float, float]:
+    """The burst on the clients' connections: its outcomes, seconds and the server's CPU time.
+    The connections are opened one after another, each with a page view that is not part of the
+    burst (the first pages compile the templates, in every worker): opened all at one instant,
+    they would mostly go to whichever worker woke first, where phones arriving over a few
+    seconds go to the workers in turn."""
+    connections = []
+    for call in calls[:clients]:
+        connection = await Connection.open("127.0.0.1", server.port)
+        await connection.request("GET", call.path, {})
+        connections.append(connection)
+    cpu_before, started = server.cpu_seconds(), time.perf_counter()
+    outcomes = await load(connections, calls)
+    return outcomes, time.perf_counter() - started, server.cpu_seconds() - cpu_before
+
+
+async def load(connections: list["Connection"], calls: list[Call]) -> list[Outcome]:
+    """Each client, on its keep-alive connection, sends the next call when its last one is
+    answered."""
     queue: asyncio.Queue[Call] = asyncio.Queue()
     for call in calls:
         queue.put_nowait(call)
     outcomes: list[Outcome] = []
-    url = httpx.URL(base)
 
-    async def one_client() -> None:
-        connection = await Connection.open(url.host, url.port or 80)
+    async def one_client(connection: Connection) -> None:
         try:
             while not queue.empty():
                 call = queue.get_nowait()
@@ -220,40 +248,8 @@ async def load(base: str, calls: list[Call], clients: int) -> list[Outcome]:
         finally:
             connection.close()
 
-    await asyncio.gather(*(one_client() for _ in range(clients)))
+    await asyncio.gather(*(one_client(connection) for connection in connections))
     return outcomes
-
-
-@dataclass
-class Connection:
-    """HTTP/1.1 on one keep-alive connection, and no more: an async httpx client spends about
-    2 ms of CPU a request, as much as the server, which on 2 shared cores measures the client."""
-
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    host: str
-
-    @classmethod
-    async def open(cls, host: str, port: int) -> "Connection":
-        reader, writer = await asyncio.open_connection(host, port)
-        return cls(reader, writer, f"{host}:{port}")
-
-    async def request(self, method: str, path: str, fields: dict[str, str]) -> tuple[int, str]:
-        body = urlencode(fields).encode() if method == "POST" else b""
-        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
-        if method == "POST":
-            head += "Content-Type: application/x-www-form-urlencoded\r\n"
-            head += f"Content-Length: {len(body)}\r\n"
-        self.writer.write(head.encode() + b"\r\n" + body)
-        status_line, *header_lines = (
-            (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-        )
-        headers = dict(line.lower().split(": ", 1) for line in header_lines if line)
-        answer = await self.reader.readexactly(int(headers.get("content-length", "0")))
-        return int(status_line.split()[1]), answer.decode()
-
-    def close(self) -> None:
-        self.writer.close()
 
 
 def stored_answers(url: str) -> int:
@@ -271,7 +267,13 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def report(
-    store: str, outcomes: list[Outcome], seconds: float, cpu: float, stored: int, clients: int
+    store: str,
+    workers: int,
+    outcomes: list[Outcome],
+    seconds: float,
+    cpu: float,
+    stored: int,
+    clients: int,
 ) -> None:
     def latency(method: str | None) -> str:
         times = [o.seconds * 1000 for o in outcomes if method in (None, o.method)]
@@ -280,7 +282,8 @@ def report(
     statuses = Counter(f"{o.method} {o.status}" for o in outcomes)
     accepted = sum(o.saved for o in outcomes)
     print(
-        f"store={store} clients={clients} requests={len(outcomes)} seconds={seconds:.2f} "
+        f"store={store} workers={workers} clients={clients} requests={len(outcomes)} "
+        f"seconds={seconds:.2f} "
         f"throughput={len(outcomes) / seconds:.0f} req/s "
         f"(server CPU {cpu / len(outcomes) * 1000:.2f} ms a request) | all: {latency(None)} | "
         f"GET: {latency('GET')} | POST: {latency('POST')} | "

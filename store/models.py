@@ -263,3 +263,21 @@ class MailBounce(Base):
     address: Mapped[str] = mapped_column(String(320))
     permanent: Mapped[bool] = mapped_column()
     received_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class LimitHit(Base):
+    """One POST counted against a limit of the web pages (a link's answers, an address's bad
+    links or wrong PINs, an event's wrong PINs, a volunteer's POSTs), shared by every process
+    that serves them and kept across a restart. The key is a digest of what is limited, so no
+    address or name is kept; hits older than their limit's window are deleted as new ones come."""
+
+    __tablename__ = "limit_hit"
+    __table_args__ = (
+        Index("ix_limit_hit_key", "scope", "key", "at"),
+        Index("ix_limit_hit_at", "scope", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(30))
+    key: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column()

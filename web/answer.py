@@ -1,7 +1,9 @@
 """/r/<token>: an invitee says they come, do not, or send a deputy. GET (and HEAD) only shows
 the page, as mail scanners open links; only a POST saves an answer or counts toward a limit."""
 
-from sqlalchemy import bindparam, select
+from typing import cast
+
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -11,10 +13,10 @@ from config.event import AnswerStatus
 from store.db import transaction
 from store.models import Person, Response, utc_now
 from store.queries import Answer, current_answers
+from web.limits import Limit
 from web.pages import (
     PERSON,
     Invitee,
-    RateLimiter,
     Site,
     form_text,
     invalid_link,
@@ -25,6 +27,8 @@ from web.pages import (
 )
 
 ANSWERS = ("yes", "no", "deputy")
+# Per link: a person changing their mind.
+ANSWERS_PER_LINK = Limit("answers-per-link", 10)
 # The person behind a link and every answer they gave, oldest first: what the page shows, in
 # one round trip to the store.
 RESPONSE = Response.__table__.c
@@ -46,13 +50,12 @@ PERSON_AND_ANSWERS = (
     .where(PERSON.id == bindparam("person_id"), PERSON.event_id == bindparam("event_id"))
     .order_by(RESPONSE.received_at)
 )
+ADD_RESPONSE = insert(cast(Table, Response.__table__))
 
 
 class AnswerPage:
     def __init__(self, site: Site) -> None:
         self.site = site
-        # Per link: a person changing their mind.
-        self.per_link = RateLimiter(limit=10)
 
     @property
     def store_url(self) -> str:
@@ -74,9 +77,9 @@ class AnswerPage:
         with transaction(self.store_url, writes=True) as session:
             found = find_invitee_and_answers(session, self.site, request.path_params["token"])
             if found is None:
-                return self.site.refuse_link(request)
+                return self.site.refuse_link(session, request)
             invitee, answers = found
-            if not self.per_link.allow(str(invitee.person_id)):
+            if not ANSWERS_PER_LINK.allow(session, str(invitee.person_id)):
                 return too_many_posts(invitee.language)
             is_closed = closed(invitee)
             problem = answer_problem(answer, deputy, is_closed)
@@ -155,14 +158,15 @@ def status_of(invitee: Invitee, answers: list[Answer]) -> AnswerStatus:
 def save_answer(session: Session, invitee: Invitee, answer: str, deputy: str | None) -> Answer:
     """Store a link's answer; what was stored, as the answers read from the store are."""
     stored = Answer(invitee.person_id, answer, "link", utc_now())
-    session.add(
-        Response(
-            event_id=invitee.event.id,
-            person_id=invitee.person_id,
-            channel=stored.channel,
-            answer=answer,
-            deputy_name=deputy if answer == "deputy" else None,
-            received_at=stored.received_at,
-        )
+    session.execute(
+        ADD_RESPONSE,
+        {
+            "event_id": invitee.event.id,
+            "person_id": invitee.person_id,
+            "channel": stored.channel,
+            "answer": answer,
+            "deputy_name": deputy if answer == "deputy" else None,
+            "received_at": stored.received_at,
+        },
     )
     return stored

@@ -1,15 +1,11 @@
-"""Starlette app for the links in mails and the door's check-in, one module per page, and how
-`karyashala rsvp serve` logs it. GET (and HEAD, which Starlette answers with the GET route)
-only shows; only a POST changes anything, because mail scanners open links. The pages run on
-threads of their own (`off_the_loop`), never on the event loop."""
+"""Starlette app for the links in mails and the door's check-in, one module per page. GET (and
+HEAD, which Starlette answers with the GET route) only shows; only a POST changes anything,
+because mail scanners open links. The pages run on threads of their own (`off_the_loop`),
+never on the event loop."""
 
 import asyncio
-import copy
-import logging
-import re
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import FormData, MutableHeaders
@@ -126,30 +122,3 @@ class SecurityHeaders:
             if not started:
                 await error_page(500)(scope, receive, send_with_headers)
             raise
-
-
-TOKEN_IN_PATH = re.compile(r"^(/[ruw]/[^/?]{6})[^/?]+")
-
-
-class ShortTokens(logging.Filter):
-    """Cuts the token of an answer, opt-out or coordinator path in the access log to its first
-    6 characters: enough to follow one link through the log, too little to use it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                TOKEN_IN_PATH.sub(r"\1…", arg) if isinstance(arg, str) else arg
-                for arg in record.args
-            )
-        return True
-
-
-def logging_config() -> dict[str, Any]:
-    """uvicorn's logging, with tokens cut in its access log, and the web app's own warnings."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config.setdefault("filters", {})["short_tokens"] = {"()": ShortTokens}
-    config["handlers"]["access"]["filters"] = ["short_tokens"]
-    config["loggers"]["web"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    return config

@@ -6,9 +6,11 @@ or counts toward a limit."""
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
@@ -29,14 +31,8 @@ from tasks.common.tokens import (
     volunteer_pin,
 )
 from tasks.roster.check import normalise_phone
-from web.pages import (
-    RateLimiter,
-    Site,
-    form_text,
-    invalid_link,
-    page,
-    too_many_posts,
-)
+from web.limits import Limit
+from web.pages import Site, form_text, invalid_link, page, too_many_posts
 
 VOLUNTEER_SESSION_SECONDS = 2 * 86_400
 # A wrong PIN costs its address and the event one try each, a right one nothing, so a crowd of
@@ -47,6 +43,9 @@ WRONG_PINS_PER_EVENT = 100  # in a day
 # Far more than a person at the door makes; counted per volunteer, as the door shares one address.
 POSTS_PER_VOLUNTEER = 300  # in 10 minutes
 LARGEST_PERSON_ID = 2**31 - 1
+WRONG_PINS_FROM_ADDRESS = Limit("wrong-pins-per-address", WRONG_PINS_PER_ADDRESS)
+WRONG_PINS_AT_EVENT = Limit("wrong-pins-per-event", WRONG_PINS_PER_EVENT, timedelta(days=1))
+VOLUNTEER_POSTS = Limit("posts-per-volunteer", POSTS_PER_VOLUNTEER)
 
 
 def hindi(text: Any) -> str:
@@ -88,10 +87,9 @@ def volunteer_cookie(event: Event) -> str:
     return f"volunteer-{event.id}"
 
 
-def door_pin_salt(store_url: str, event_id: str) -> str:
+def door_pin_salt(session: Session, event_id: str) -> str:
     """The salt of the event's door PIN: empty until the PIN is first changed."""
-    with transaction(store_url) as session:
-        return session.scalar(select(DoorPin.salt).where(DoorPin.event_id == event_id)) or ""
+    return session.scalar(select(DoorPin.salt).where(DoorPin.event_id == event_id)) or ""
 
 
 def rotate_door_pin(store_url: str, event_id: str) -> None:
@@ -107,7 +105,8 @@ def rotate_door_pin(store_url: str, event_id: str) -> None:
 
 def door_pin(settings: Settings, event_id: str) -> str:
     """The PIN volunteers at the event's door sign in with now."""
-    salt = door_pin_salt(settings.store_url, event_id)
+    with transaction(settings.store_url) as session:
+        salt = door_pin_salt(session, event_id)
     return volunteer_pin(settings.signing_secret(), event_id, salt)
 
 
@@ -122,9 +121,6 @@ def person_id_from(text: str) -> int | None:
 class CheckInPage:
     def __init__(self, site: Site) -> None:
         self.site = site
-        self.wrong_pins_per_address = RateLimiter(limit=WRONG_PINS_PER_ADDRESS)
-        self.wrong_pins_per_event = RateLimiter(limit=WRONG_PINS_PER_EVENT, window=86_400.0)
-        self.posts_per_volunteer = RateLimiter(limit=POSTS_PER_VOLUNTEER)
         self.actions: dict[str, Action] = {
             "code": self.by_code,
             "person": self.by_person,
@@ -139,7 +135,8 @@ class CheckInPage:
         event = self.site.events.get(request.path_params["event_id"])
         if event is None:
             return invalid_link()
-        door = self.door(request, event)
+        with transaction(self.store_url) as session:
+            door = self.door(session, request, event)
         if door is None:
             return login_page(event)
         query = form_text(request.query_params, "q", 60)
@@ -155,25 +152,28 @@ class CheckInPage:
         act = self.actions.get(action)
         if act is None:
             return invalid_link()
-        door = self.door(request, event)
+        with transaction(self.store_url, writes=True) as session:
+            door = self.door(session, request, event)
+            allowed = door is not None and VOLUNTEER_POSTS.allow(
+                session, f"{event.id}:{door.volunteer}"
+            )
         if door is None:
             return login_page(event)
-        if not self.posts_per_volunteer.allow(f"{event.id}:{door.volunteer}"):
+        if not allowed:
             return too_many_posts()
         return act(door, form)
 
-    def door(self, request: Request, event: Event) -> Door | None:
+    def door(self, session: Session, request: Request, event: Event) -> Door | None:
         """The door as the volunteer signed in on this phone sees it, from a signed cookie."""
-        session = request.cookies.get(volunteer_cookie(event))
-        if not session:
+        signed_in = request.cookies.get(volunteer_cookie(event))
+        if not signed_in:
             return None
-        salt = door_pin_salt(self.store_url, event.id)
         try:
             volunteer = verify_volunteer_session(
                 self.site.settings.signing_secret(),
                 event.id,
-                salt,
-                session,
+                door_pin_salt(session, event.id),
+                signed_in,
                 VOLUNTEER_SESSION_SECONDS,
             )
         except InvalidTokenError:
@@ -183,21 +183,24 @@ class CheckInPage:
     def login(
         self, request: Request, event: Event, form: FormData
     ) -> HTMLResponse | RedirectResponse:
+        """Wrong PINs are counted and checked in one writing transaction, so that guesses at
+        once, in any process, are held to the limits."""
         settings = self.site.settings
-        salt = door_pin_salt(self.store_url, event.id)
-        address, pin_key = self.site.client_address(request), f"{event.id}:{salt}"
-        if self.wrong_pins_per_event.exceeded(pin_key):
-            return login_page(event, "new_pin_needed", status=429)
-        if self.wrong_pins_per_address.exceeded(address):
-            return login_page(event, "wait", status=429)
-        name = form_text(form, "volunteer", 40)
-        if not name:
-            return login_page(event, "wrong")
-        expected = volunteer_pin(settings.signing_secret(), event.id, salt)
-        if not pin_matches(form_text(form, "pin", 40), expected):
-            self.wrong_pins_per_address.hit(address)
-            self.wrong_pins_per_event.hit(pin_key)
-            return login_page(event, "wrong")
+        address, name = self.site.client_address(request), form_text(form, "volunteer", 40)
+        with transaction(self.store_url, writes=True) as session:
+            salt = door_pin_salt(session, event.id)
+            pin_key = f"{event.id}:{salt}"
+            if WRONG_PINS_AT_EVENT.exceeded(session, pin_key):
+                return login_page(event, "new_pin_needed", status=429)
+            if WRONG_PINS_FROM_ADDRESS.exceeded(session, address):
+                return login_page(event, "wait", status=429)
+            if not name:
+                return login_page(event, "wrong")
+            expected = volunteer_pin(settings.signing_secret(), event.id, salt)
+            if not pin_matches(form_text(form, "pin", 40), expected):
+                WRONG_PINS_FROM_ADDRESS.hit(session, address)
+                WRONG_PINS_AT_EVENT.hit(session, pin_key)
+                return login_page(event, "wrong")
         response = RedirectResponse(f"/c/{event.id}", status_code=303)
         response.set_cookie(
             volunteer_cookie(event),

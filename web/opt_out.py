@@ -27,7 +27,7 @@ class OptOutPage:
         with transaction(self.site.settings.store_url, writes=True) as session:
             invitee = find_invitee(session, self.site, request.path_params["token"], "opt-out")
             if invitee is None:
-                return self.site.refuse_link(request)
+                return self.site.refuse_link(session, request)
             record_opt_out(session, invitee)
         return render(invitee, done=True)
 

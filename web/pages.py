@@ -1,16 +1,13 @@
 """What the pages share: rendering a page, the security headers every response carries, the
-error page, the text of a form field, the rate limiter, the site's settings and events, who a
-link is for, and the answer to a POST whose link is not valid."""
+error page, the text of a form field, the site's settings and events, who a link is for, and
+the answer to a POST whose link is not valid."""
 
 import base64
 import hashlib
 import logging
-import threading
-import time
 import unicodedata
-from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 
 from sqlalchemy import bindparam, select
@@ -25,9 +22,11 @@ from store.models import Person
 from tasks.common.districts import load_districts
 from tasks.common.templating import environment
 from tasks.common.tokens import InvalidTokenError, Purpose, verify_token
+from web.limits import Limit
 
 STYLESHEET = "web/_style.css"
 BAD_LINKS_PER_ADDRESS = 300  # POSTs in 10 minutes
+BAD_LINKS = Limit("bad-links-per-address", BAD_LINKS_PER_ADDRESS)
 logger = logging.getLogger(__name__)
 
 
@@ -83,81 +82,20 @@ def form_text(values: Mapping[str, object], name: str, limit: int) -> str:
     return " ".join(kept.split())[:limit]
 
 
-class RateLimiter:
-    """At most `limit` hits per key in `window` seconds. Memory stays bounded: a key whose hits
-    are all older than the window is forgotten, and beyond `max_keys` keys the one hit least
-    recently goes first. The pages run in worker threads, so each call holds the lock."""
-
-    def __init__(
-        self,
-        limit: int,
-        window: float = 600.0,
-        max_keys: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.limit, self.window, self.max_keys, self.clock = limit, window, max_keys, clock
-        self.hits: OrderedDict[str, deque[float]] = OrderedDict()
-        self.lock = threading.RLock()
-
-    def __len__(self) -> int:
-        return len(self.hits)
-
-    def exceeded(self, key: str) -> bool:
-        """Whether the key has used up its hits; asking counts nothing."""
-        with self.lock:
-            hits = self.hits.get(key)
-            if hits is None:
-                return False
-            now = self.clock()
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            return len(hits) >= self.limit
-
-    def hit(self, key: str) -> None:
-        """Count one hit for the key, whether or not it has any left."""
-        with self.lock:
-            now = self.clock()
-            self.forget_idle(now)
-            hits = self.hits.pop(key, None) or deque(maxlen=self.limit)
-            hits.append(now)
-            self.hits[key] = hits
-            while len(self.hits) > self.max_keys:
-                self.hits.popitem(last=False)
-
-    def allow(self, key: str) -> bool:
-        """Count a hit if the key has hits left; False if it has none."""
-        with self.lock:
-            if self.exceeded(key):
-                return False
-            self.hit(key)
-            return True
-
-    def forget_idle(self, now: float) -> None:
-        """Drop the keys with no hit in the window: the least recently hit come first."""
-        while self.hits:
-            latest = self.hits[next(iter(self.hits))]
-            if latest and latest[-1] > now - self.window:
-                return
-            self.hits.popitem(last=False)
-
-
 @dataclass
 class Site:
-    """The settings and events every page serves, and the limit per address of POSTs whose link
-    is not valid. Valid links do not count there: each is limited on its own, and thousands of
-    invitees' phones can share one carrier-grade NAT address on a mobile network."""
+    """The settings and events every page serves."""
 
     settings: Settings
     events: dict[str, Event]
-    per_address: RateLimiter = field(
-        default_factory=lambda: RateLimiter(limit=BAD_LINKS_PER_ADDRESS)
-    )
     warned_of_forwarding: bool = False
 
-    def refuse_link(self, request: Request) -> HTMLResponse:
-        """The page for a POST whose link is not valid, counted against the client's address:
-        beyond its limit, 429 in place of 400."""
-        if not self.per_address.allow(self.client_address(request)):
+    def refuse_link(self, session: Session, request: Request) -> HTMLResponse:
+        """The page for a POST whose link is not valid, counted against the client's address
+        in the page's writing transaction: beyond its limit, 429 in place of 400. Valid links
+        do not count there: each is limited on its own, and thousands of invitees' phones can
+        share one carrier-grade NAT address on a mobile network."""
+        if not BAD_LINKS.allow(session, self.client_address(request)):
             return too_many_posts()
         return invalid_link()
 

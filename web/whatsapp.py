@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from config.errors import EventConfigError
 from config.event import Coordinator, Event, Stage
+from store.db import transaction
 from tasks.common.districts import load_districts
 from tasks.common.tokens import InvalidTokenError, verify_coordinator_link
 from tasks.mail.render import message_language
@@ -82,7 +83,8 @@ class WhatsAppPage:
     def hand_over(self, request: Request) -> Response:
         found = self.find(request.path_params["token"])
         if found is None:
-            return self.site.refuse_link(request)
+            with transaction(self.site.settings.store_url, writes=True) as session:
+                return self.site.refuse_link(session, request)
         mine = {message.ledger_id: message for message in self.theirs(found)}
         ledger_id = request.path_params["ledger_id"]
         if ledger_id not in mine:

@@ -13,21 +13,40 @@ rsvp_app = typer.Typer(no_args_is_help=True, help="The web pages behind the link
 def rsvp_serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8750,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Processes serving the pages. One uses one core: raise it to the number of "
+            "cores the server may take when a burst of answers keeps that one busy. The "
+            "processes share every limit through the store.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the answer, opt-out and check-in pages (put a reverse proxy with TLS in front and
     name it in KARYASHALA_TRUSTED_PROXIES)."""
     import uvicorn
 
     from config.settings import load_settings
-    from web.app import create_app, logging_config
+    from store.db import engine_for
+    from web.app import create_app
+    from web.serving import NoDelayH11Protocol, logging_config
 
     with operator_errors():
         settings = load_settings()
+        # Made here once, so that a problem with the settings, an event or the store is told
+        # as such, and the store is migrated before the processes that serve start: each makes
+        # the app again from the environment, with connections of its own.
+        create_app(settings)
+        engine_for(settings.store_url).dispose()
         trusted_proxies = settings.trusted_proxies.strip()
         uvicorn.run(
-            create_app(settings),
+            "web.app:create_app",
+            factory=True,
+            workers=workers,
             host=host,
             port=port,
+            http=NoDelayH11Protocol,
             # X-Forwarded-For names the client only when a proxy we trust sent it.
             proxy_headers=bool(trusted_proxies),
             forwarded_allow_ips=trusted_proxies,

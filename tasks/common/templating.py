@@ -10,7 +10,7 @@ decides escaping in the file where a macro is defined, so the one file is compil
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path, PurePosixPath
 
 import jinja2
@@ -23,15 +23,19 @@ from tasks.common.escaping import markdown_text
 TEMPLATE_SUFFIX = ".j2"
 
 
+@lru_cache(maxsize=1024)
 def long_date(moment: datetime, lang: str, spelling: hindi.MonthSpelling = "halant") -> str:
     """बुधवार, 1 दिसम्बर 2027 / Wednesday, 1 December 2027, for mails and pages; the Hindi
-    month in the spelling the press notes use (KARYASHALA_MONTH_SPELLING)."""
+    month in the spelling the press notes use (KARYASHALA_MONTH_SPELLING). Cached, as is
+    en_time: babel looks its locale data up on every call, and every page prints the same few
+    dates."""
     if lang == "hi":
         month = hindi.month(moment, spelling)
         return f"{hindi.weekday(moment)}, {moment.day} {month} {moment.year}"
     return format_date(moment, "EEEE, d MMMM y", locale="en_IN")
 
 
+@lru_cache(maxsize=1024)
 def en_time(moment: datetime) -> str:
     return format_time(moment, "h:mm a", locale="en_IN")
 
@@ -57,12 +61,16 @@ def en_join(items: Sequence[str]) -> str:
     return format_list(parts, locale="en_IN") if parts else ""
 
 
+@cache
 def output_format(name: str) -> str:
-    """'.html' for `x.html.j2`, '.md' for `x.hi.md.j2`; '' for a format-neutral `_macros.j2`."""
+    """'.html' for `x.html.j2`, '.md' for `x.hi.md.j2`; '' for a format-neutral `_macros.j2`.
+    Cached, as are the other questions about a name: jinja asks them on every import or include
+    of every page it renders, and the names are the few of the templates."""
     suffixes = PurePosixPath(name).suffixes
     return suffixes[-2] if len(suffixes) > 1 and suffixes[-1] == TEMPLATE_SUFFIX else ""
 
 
+@cache
 def is_neutral(name: str) -> bool:
     return PurePosixPath(name).suffixes == [TEMPLATE_SUFFIX]
 
@@ -108,6 +116,8 @@ def environment(templates_dir: Path) -> jinja2.Environment:
     env = FormatEnvironment(
         loader=PartialLoader(templates_dir),
         undefined=jinja2.StrictUndefined,
+        # Templates ship with the code: checking each one's file on every use is wasted work.
+        auto_reload=False,
         # HTML escapes by file name; text and Markdown do not; a string template is plain text.
         autoescape=jinja2.select_autoescape(["html", "html.j2"], default_for_string=False),
         trim_blocks=True,

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -24,7 +25,9 @@ class TokenSubject:
     person_id: int
 
 
+@lru_cache(maxsize=64)
 def _serializer(key: str, purpose: Purpose) -> URLSafeTimedSerializer:
+    """One per key and purpose, made once: the web pages check a token on every request."""
     return URLSafeTimedSerializer(key, salt=f"karyashala-{purpose}")
 
 
