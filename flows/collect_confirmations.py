@@ -4,7 +4,6 @@ from prefect import flow
 
 from config.event import load_event
 from config.settings import load_settings
-from flows.common import untraversed
 from tasks.answers.coverage import coverage_for
 from tasks.answers.report import AnswerCounts, CollectReport
 from tasks.answers.tasks import (
@@ -13,6 +12,7 @@ from tasks.answers.tasks import (
     record_sheet_answers,
     write_status,
 )
+from tasks.common.task_inputs import untraversed
 from tasks.replies.inbox import InboxCounts
 from tasks.replies.tasks import (
     fetch_replies,

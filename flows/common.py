@@ -1,21 +1,8 @@
-"""What the flows share: handing large values to tasks, and the id of the run."""
+"""What the flows share: the id of the run."""
 
-from typing import TypeVar, cast
 from uuid import uuid4
 
 from prefect.context import get_run_context
-from prefect.utilities.annotations import quote
-
-T = TypeVar("T")
-
-
-def untraversed(value: T) -> T:
-    """Pass a large value (a roster, a batch) to a task without Prefect walking every item in it.
-
-    Prefect looks through task inputs for futures to wait on; on 100,000 rows that walk costs
-    more than the work itself.
-    """
-    return cast(T, quote(value))
 
 
 def current_run_id() -> str:

@@ -15,18 +15,17 @@ from pydantic import Field
 
 from config.event import Event, Stage, load_event
 from config.settings import Settings, load_settings
-from flows.common import current_run_id, untraversed
+from flows.common import current_run_id
 from flows.forms import artifact_link, ended_as, with_initial_data
 from store.models import utc_now
 from tasks.common.privacy import mask_contacts
+from tasks.common.task_inputs import untraversed
 from tasks.mail.audience import check_stage_open
 from tasks.mail.ledger import StageCounts, sent_in_last_day, stage_counts
 from tasks.mail.preview import Preview
-from tasks.mail.render import Recipient
 from tasks.mail.report import StageApprovalOutcome, StageDecision, StageReport
 from tasks.mail.smtp import QUOTA_REACHED, BatchResult
 from tasks.mail.tasks import (
-    claim_batch,
     plan_stage,
     preview_artifact_key,
     preview_stage,
@@ -212,8 +211,9 @@ def ask_approval(
 def send_due(
     event: Event, stage: Stage, counts: StageCounts, settings: Settings
 ) -> tuple[int, str | None]:
-    """Claim and send batches, one per SMTP connection at once, until none is due or sending has
-    to stop; returns how many this run sent and why it stopped short, if it did."""
+    """Send batches, one per SMTP connection at once, each claiming its messages, until none is
+    due or sending has to stop; returns how many this run sent and why it stopped short, if it
+    did."""
     run_id = current_run_id()
     total = max(counts.pending + counts.failed - counts.failed_permanent, 1)
     progress: UUID = create_progress_artifact(  # type: ignore[assignment]
@@ -229,23 +229,25 @@ def send_due(
             shown_at = time.monotonic()
 
     while True:
-        while batches := claim_round(event.id, stage.id, run_id, settings):
-            results = send_round(settings.store_url, event, stage, batches)
-            done += sum(len(batch) for batch in batches)
-            sent += sum(result.sent for result in results)
-            show_progress()
-            if stopped := next((result.stopped for result in results if result.stopped), None):
-                show_progress(final=True)
-                emit_event(
-                    QUOTA_REACHED,
-                    resource={
-                        "prefect.resource.id": f"karyashala.stage.{event.id}.{stage.id}",
-                        "karyashala.event": event.id,
-                        "karyashala.stage": stage.id,
-                    },
-                    payload={"stopped": stopped},
-                )
-                return sent, stopped
+        sizes = batch_sizes(settings)
+        results = send_round(settings.store_url, event, stage, sizes, run_id)
+        done += sum(result.claimed for result in results)
+        sent += sum(result.sent for result in results)
+        show_progress()
+        if stopped := next((result.stopped for result in results if result.stopped), None):
+            show_progress(final=True)
+            emit_event(
+                QUOTA_REACHED,
+                resource={
+                    "prefect.resource.id": f"karyashala.stage.{event.id}.{stage.id}",
+                    "karyashala.event": event.id,
+                    "karyashala.stage": stage.id,
+                },
+                payload={"stopped": stopped},
+            )
+            return sent, stopped
+        if all(result.claimed == size for result, size in zip(results, sizes, strict=True)):
+            continue  # every batch was full: more may be due
         show_progress(final=True)
         retry, held = wait_for_held_claims(
             settings.store_url, event.id, stage.id, run_id, settings.claim_lease_seconds
@@ -254,34 +256,24 @@ def send_due(
             return sent, held
 
 
-def claim_round(
-    event_id: str, stage_id: str, run_id: str, settings: Settings
-) -> list[list[Recipient]]:
+def batch_sizes(settings: Settings) -> list[int]:
     """A batch for each SMTP connection, together no more than the daily quota has left; past
-    the quota one message is claimed, and its batch stops with the reason."""
+    the quota a batch of one, which stops with the reason."""
     room = max(settings.smtp_per_day - sent_in_last_day(settings.store_url), 1)
-    batches: list[list[Recipient]] = []
-    while len(batches) < settings.smtp_connections and room > 0:
-        batch = claim_batch(
-            settings.store_url,
-            event_id,
-            stage_id,
-            min(settings.batch_size, room),
-            run_id,
-            settings.claim_lease_seconds,
-        )
-        if not batch:
-            break
-        batches.append(batch)
-        room -= len(batch)
-    return batches
+    sizes: list[int] = []
+    while len(sizes) < settings.smtp_connections and room > 0:
+        sizes.append(min(settings.batch_size, room))
+        room -= sizes[-1]
+    return sizes
 
 
 def send_round(
-    store_url: str, event: Event, stage: Stage, batches: list[list[Recipient]]
+    store_url: str, event: Event, stage: Stage, sizes: list[int], run_id: str
 ) -> list[BatchResult]:
-    """Each batch on a connection of its own, at once. Every batch ends (sent, or given back
-    unsent) before a stop in one of them ends the run."""
-    running = [send_batch.submit(store_url, event, stage, untraversed(batch)) for batch in batches]
+    """Each batch claims its messages and sends them on a connection of its own, at once. Every
+    batch ends (sent, or given back unsent) before a stop in one of them ends the run."""
+    running = [
+        send_batch.submit(store_url, untraversed(event), stage, size, run_id) for size in sizes
+    ]
     wait(running)
     return [future.result() for future in running]

@@ -4,7 +4,7 @@ from prefect import flow
 
 from config.event import load_event
 from config.settings import load_settings
-from flows.common import untraversed
+from tasks.common.task_inputs import untraversed
 from tasks.replies.tasks import read_bounced_addresses
 from tasks.roster.event_check import with_bounced_emails
 from tasks.roster.report import SyncReport, build_report

@@ -9,11 +9,13 @@ from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import select, update
+from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from config.errors import KaryashalaError
 from config.settings import load_settings
@@ -140,6 +142,48 @@ def test_a_server_that_never_answers_stops_the_batch_with_a_clear_reason(
     assert waited < settings.smtp_stall_limit * settings.smtp_timeout_seconds + 30
     statuses = Counter(row.status for row in ledger(database_url, STAGE))
     assert statuses == {"pending": 20}
+
+
+class StoreRestartingServer(LoopbackSMTPServer):
+    """Cuts every connection to the store while it takes the mail to one address, as a
+    database restarting in the middle of a wave would."""
+
+    def __init__(self, database_url: str, restart_at: str) -> None:
+        super().__init__()
+        self.database_url = database_url
+        self.restart_at = restart_at
+        self.cut = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.restart_at in envelope.rcpt_tos:
+            with create_engine(self.database_url, poolclass=NullPool).connect() as connection:
+                self.cut += len(
+                    connection.execute(
+                        text(
+                            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                        )
+                    ).all()
+                )
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_store_restarting_mid_batch_loses_and_repeats_nothing(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = StoreRestartingServer(database_url, restart_at="person3@example.org")
+    with server:
+        send_to(server, monkeypatch)
+        event = make_event(tmp_path, roster_rows(8))
+        report = send_stage(event, STAGE)
+    assert server.cut > 0  # connections to the store really were cut mid-wave
+    assert (report.sent, report.failed, report.pending, report.stopped) == (8, 0, 0, None)
+    arrived = Counter(server.message_ids())
+    assert len(arrived) == 8 and set(arrived.values()) == {1}
+    rows = ledger(database_url, STAGE)
+    assert {row.status for row in rows} == {"sent"}
+    assert sorted(row.attempts for row in rows) == [1] * 8
 
 
 IDN_ADDRESSES = ["user@डाटामेल.भारत", "jürgen@münchen.example"]

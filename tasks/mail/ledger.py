@@ -3,17 +3,30 @@
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
 from logging import Logger, LoggerAdapter
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Update, and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Executable,
+    Update,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from config.event import Event, Stage
-from store.db import engine_for, transaction
+from store.db import engine_for, sqlite_writer, transaction
 from store.models import Message, Person, utc_now
 from store.queries import insert_ignoring_existing, people_with_answers
 from tasks.mail.audience import decide_audience
@@ -239,8 +252,9 @@ def due_recipients(
 def claim_batch(
     store_url: str, event_id: str, stage_id: str, size: int, run_id: str, lease_seconds: float
 ) -> list[Recipient]:
-    """Take up to size due messages for this run; others running the same stage skip them."""
-    with transaction(store_url) as session:
+    """Take up to size due messages for this run; others running the same stage skip them, and
+    so do this run's other batches, which claim at the same time."""
+    with transaction(store_url, writes=True) as session:
         holder = Holder.this_process(run_id)
         ids = claim(session, event_id, stage_id, size, holder, lease_seconds)
         return recipients(session, ids) if ids else []
@@ -370,35 +384,55 @@ def wait_for_holders(
             return False, "; ".join(holder.describe() for holder in renewed)
 
 
-def renew(store_url: str, ledger_ids: Sequence[int]) -> None:
-    """A live sender's claim on what it has still to send: the lease starts again from now."""
-    if not ledger_ids:
-        return
-    with engine_for(store_url).begin() as connection:
-        connection.execute(
-            update(Message)
-            .where(Message.id.in_(ledger_ids), Message.status == "sending")
-            .values(claimed_at=utc_now())
-        )
-
-
 class ClaimKeeper:
-    """Keeps a live sender's claim on the rest of its batch: renewed after each outcome and
-    while it waits (a rate limit, a backoff), so its lease never runs out while it works."""
+    """A live sender's hold on its batch: records each outcome, committed before the next
+    message goes, and keeps its claim on the rest, renewed after each outcome and while it waits
+    (a rate limit, a backoff), so its lease never runs out while it works.
+
+    One store connection serves the batch: one taken from the pool for each message costs a
+    ping before and a rollback after, which on a store across a network are two round trips."""
 
     def __init__(self, store_url: str, ledger_ids: Sequence[int], lease_seconds: float) -> None:
-        self.store_url = store_url
+        self.engine = engine_for(store_url)
         self.held = list(ledger_ids)
         self.every = lease_seconds / 3
         self.renewed = time.monotonic()
+        self.connection: Connection | None = None
+        # the batches sending at once take turns to write to SQLite, as transaction() has them
+        self.one_writer: AbstractContextManager[object] = (
+            sqlite_writer(self.engine) if self.engine.dialect.name == "sqlite" else nullcontext()
+        )
 
-    def done(self, ledger_id: int) -> None:
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def sent(self, ledger_id: int) -> None:
+        self.record(ledger_id, status="sent", sent_at=utc_now(), failure=None)
+
+    def failed(self, ledger_id: int, failure: str, error: str) -> None:
+        self.record(ledger_id, status="failed", failure=failure, last_error=error[:1000])
+
+    def record(self, ledger_id: int, **outcome: object) -> None:
+        """One attempt's outcome, committed on its own; the message is no longer held."""
+        values = {"last_error": None, **outcome, "updated_at": utc_now()}
+        self.execute(
+            attempt_statement(tuple(values)),
+            {"ledger_id": ledger_id, **{f"new_{name}": value for name, value in values.items()}},
+        )
         self.held.remove(ledger_id)
         self.keep_alive()
 
     def keep_alive(self) -> None:
+        """Renew the claim on what is still to send: the lease starts again from now."""
         if time.monotonic() - self.renewed >= self.every:
-            renew(self.store_url, self.held)
+            if self.held:
+                self.execute(
+                    update(Message)
+                    .where(Message.id.in_(self.held), Message.status == "sending")
+                    .values(claimed_at=utc_now())
+                )
             self.renewed = time.monotonic()
 
     def sleep(self, seconds: float) -> None:
@@ -407,23 +441,23 @@ class ClaimKeeper:
             time.sleep(min(left, self.every))
             self.keep_alive()
 
-
-def record_sent(store_url: str, ledger_id: int) -> None:
-    record_attempt(store_url, ledger_id, status="sent", sent_at=utc_now(), failure=None)
-
-
-def record_failure(store_url: str, ledger_id: int, failure: str, error: str) -> None:
-    record_attempt(store_url, ledger_id, status="failed", failure=failure, last_error=error[:1000])
-
-
-def record_attempt(store_url: str, ledger_id: int, **outcome: object) -> None:
-    """One attempt's outcome, committed on its own before the next message goes."""
-    values = {"last_error": None, **outcome, "updated_at": utc_now()}
-    with engine_for(store_url).begin() as connection:
-        connection.execute(
-            attempt_statement(tuple(values)),
-            {"ledger_id": ledger_id, **{f"new_{name}": value for name, value in values.items()}},
-        )
+    def execute(
+        self, statement: Executable, parameters: Mapping[str, object] | None = None
+    ) -> None:
+        """Run and commit; once more on a fresh connection when the store dropped this one (a
+        database restarted mid-batch), as a connection taken from the pool would have been."""
+        for last_try in (False, True):
+            if self.connection is None:
+                self.connection = self.engine.connect()
+            try:
+                with self.one_writer, self.connection.begin():
+                    self.connection.execute(statement, parameters)
+                return
+            except DBAPIError as error:
+                self.connection.close()
+                self.connection = None
+                if last_try or not error.connection_invalidated:
+                    raise
 
 
 @cache

@@ -1,6 +1,8 @@
 """Render one stage's mail for one person and build the MIME message. Pure: no network."""
 
+import base64
 import io
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email.charset import BASE64, Charset
@@ -10,8 +12,9 @@ from email.mime.base import MIMEBase
 from email.mime.image import MIMEImage
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
-from email.policy import compat32
+from email.policy import Compat32, compat32
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 from typing import Literal, Protocol, cast
 from urllib.parse import quote
 
@@ -218,18 +221,51 @@ def qr_png(code: str) -> bytes:
 
 
 def text_part(text: str, subtype: str) -> MIMENonMultipart:
+    """UTF-8 text as base64: the part set_payload(text, UTF8) makes, without its round trips
+    through surrogate escapes and a second parse of the Content-Type."""
     part = MIMENonMultipart("text", subtype, charset="utf-8")
-    part.set_payload(text, UTF8)
+    part.set_payload(base64.encodebytes(text.encode()).decode("ascii"))
+    part["Content-Transfer-Encoding"] = "base64"
     return part
 
 
+class WirePolicy(Compat32):
+    """compat32 that folds each distinct header once: a wave's messages repeat most of their
+    headers (From, Date, every part's Content-Type and MIME-Version), and folding one through
+    email.header costs more than sending it."""
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if not isinstance(value, str):  # a Header object is folded as it is
+            return super().fold_binary(name, value)
+        return folded_header(self.linesep, self.max_line_length, self.cte_type, name, value)
+
+
+@lru_cache(maxsize=512)
+def folded_header(
+    linesep: str, max_line_length: int | None, cte_type: str, name: str, value: str
+) -> bytes:
+    """A header as compat32 folds it under these settings (all that its folding reads)."""
+    policy = compat32.clone(linesep=linesep, max_line_length=max_line_length, cte_type=cte_type)
+    return policy.fold_binary(name, value)
+
+
 # 8bit: a header that holds raw UTF-8 (an SMTPUTF8 address) goes out as it is.
-WIRE = compat32.clone(linesep="\r\n", cte_type="8bit")
+WIRE = WirePolicy(linesep="\r\n", cte_type="8bit")
 
 
 def wire_bytes(message: MIMEMultipart) -> bytes:
     """The message as SMTP carries it: CRLF line ends (smtplib sends bytes unchanged)."""
     return message.as_bytes(policy=WIRE)
+
+
+def multipart(subtype: str) -> MIMEMultipart:
+    """A multipart with its boundary chosen now, in the form the email package gives one.
+
+    Left to the generator, a boundary is checked against the text of the parts with a regular
+    expression compiled for it, each time a message is written. Every part build_message makes
+    is base64, no line of which starts with '--', and each multipart draws a boundary of its
+    own."""
+    return MIMEMultipart(subtype, boundary=f"{'=' * 15}{secrets.randbelow(10**19):019d}==")
 
 
 def calendars(event: Event, stage: Stage, sender: Sender, now: datetime) -> dict[str, bytes]:
@@ -250,12 +286,12 @@ def build_message(
     calendar: bytes | None = None,
 ) -> MIMEMultipart:
     """A text and an HTML part (and the .ics); every header goes through one_line and RFC 2047."""
-    alternative = MIMEMultipart("alternative")
+    alternative = multipart("alternative")
     alternative.attach(text_part(rendered.text, "plain"))
     alternative.attach(text_part(rendered.html, "html"))
     body: MIMEMultipart = alternative
     if stage.check_in_code:
-        body = MIMEMultipart("related")
+        body = multipart("related")
         body.attach(alternative)
         code = check_in_code(sender.signing_key, event.id, recipient.person_id)
         image = MIMEImage(qr_png(code), "png")
@@ -265,7 +301,7 @@ def build_message(
     if calendar is None:
         message = body
     else:
-        message = MIMEMultipart("mixed")
+        message = multipart("mixed")
         message.attach(body)
         attachment = MIMEBase("text", "calendar", method="PUBLISH", charset="utf-8")
         attachment.set_payload(calendar)
@@ -289,6 +325,14 @@ def build_message(
     return message
 
 
+@lru_cache(maxsize=64)
+def encoded_subject(subject: str) -> str:
+    """The subject on one line, RFC 2047-encoded, once for each text: a stage's subject is the
+    same for everyone who reads its language. compat32 folds the encoded words it is given as
+    the Header object they came from would have been folded (the same bytes)."""
+    return Header(one_line(subject), UTF8, header_name="Subject").encode()
+
+
 def address_message(
     message: MIMEMultipart,
     event: Event,
@@ -305,8 +349,7 @@ def address_message(
     message["From"] = formataddr((one_line(sender_name), sender.address), charset=UTF8)
     message["To"] = to_header(*to)
     message["Reply-To"] = sender.reply_to
-    # compat32 takes a Header object here (typeshed says str); a pre-encoded str would be refolded
-    message["Subject"] = Header(one_line(subject), UTF8, header_name="Subject")  # type: ignore[assignment]
+    message["Subject"] = encoded_subject(subject)
     message["Date"] = format_datetime(now)
     message["Message-ID"] = message_id
     message["X-Karyashala-Stage"] = f"{event.id}/{stage_id}"

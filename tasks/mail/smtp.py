@@ -22,8 +22,7 @@ from tasks.common.privacy import mask_contacts
 from tasks.mail.ledger import (
     ClaimKeeper,
     RunLogger,
-    record_failure,
-    record_sent,
+    claim_batch,
     release,
     sent_in_last_day,
 )
@@ -50,6 +49,7 @@ class StageStoppedError(KaryashalaError):
 
 @dataclass
 class BatchResult:
+    claimed: int = 0
     sent: int = 0
     failed: int = 0
     stopped: str | None = None
@@ -280,15 +280,14 @@ def deliver(
 ) -> BatchResult:
     """Send each over one connection, committing each outcome before the next; stop cleanly at
     the mailbox's daily quota, giving back what is left."""
-    result = BatchResult()
+    result = BatchResult(claimed=len(outgoing))
     already_today = sent_in_last_day(store_url)
     keeper = ClaimKeeper(store_url, [item.ledger_id for item in outgoing], lease_seconds)
     stalls = Stalls(settings.smtp_stall_limit)
     connection: yagmail.SMTP | None = None
 
     def fail(item: Item, kind: str, text: str) -> None:
-        record_failure(store_url, item.ledger_id, kind, text)
-        keeper.done(item.ledger_id)
+        keeper.failed(item.ledger_id, kind, text)
         result.failed += 1
         logger.warning("Message %s failed (%s): %s", item.ledger_id, kind, text)
 
@@ -317,10 +316,10 @@ def deliver(
                 kind = "permanent" if isinstance(failure, PermanentError) else "transient"
                 fail(item, kind, mask_contacts(str(failure)))
                 continue
-            record_sent(store_url, item.ledger_id)
-            keeper.done(item.ledger_id)
+            keeper.sent(item.ledger_id)
             result.sent += 1
     finally:
+        keeper.close()
         if connection is not None:
             with contextlib.suppress(Exception):
                 connection.close()
@@ -335,10 +334,15 @@ def build_problem(error: Exception) -> str:
 
 
 def send_stage_batch(
-    store_url: str, event: Event, stage: Stage, recipients: list[Recipient], logger: "RunLogger"
+    store_url: str, event: Event, stage: Stage, size: int, run_id: str, logger: "RunLogger"
 ) -> BatchResult:
-    """One connection for the batch; each outcome is committed before the next message."""
+    """Claim up to size due messages of the stage and send them over one connection, each
+    outcome committed before the next message."""
     settings = load_settings()
+    lease = settings.claim_lease_seconds
+    recipients = claim_batch(store_url, event.id, stage.id, size, run_id, lease)
+    if not recipients:
+        return BatchResult()
     sender = sender_for(settings)
     now = utc_now()
     ics = stage_calendars(event, stage, sender)
@@ -348,7 +352,7 @@ def send_stage_batch(
         calendar = ics.get(recipient.language)
         return build_message(event, stage, recipient, rendered, sender, now, calendar)
 
-    return deliver(store_url, settings, recipients, build, logger, settings.claim_lease_seconds)
+    return deliver(store_url, settings, recipients, build, logger, lease)
 
 
 _calendars_made: dict[tuple[str, str, str], dict[str, bytes]] = {}

@@ -8,15 +8,12 @@ from config.event import Event, Stage
 from tasks.common.escaping import markdown_text
 from tasks.common.privacy import mask_contacts
 from tasks.mail.ledger import StageCounts, wait_for_holders
-from tasks.mail.ledger import claim_batch as claim_due_batch
 from tasks.mail.ledger import plan_stage as plan_stage_ledger
 from tasks.mail.preview import Preview, write_previews
-from tasks.mail.render import Recipient
 from tasks.mail.report import StageApprovalOutcome, StageReport
 from tasks.mail.smtp import BatchResult, send_stage_batch
 
 plan_stage = task(name="plan-stage", cache_policy=NO_CACHE)(plan_stage_ledger)
-claim_batch = task(name="claim-batch", cache_policy=NO_CACHE)(claim_due_batch)
 
 
 @task(name="wait-for-held-claims", cache_policy=NO_CACHE)
@@ -28,11 +25,10 @@ def wait_for_held_claims(
 
 
 @task(name="send-batch", cache_policy=NO_CACHE)
-def send_batch(
-    store_url: str, event: Event, stage: Stage, recipients: list[Recipient]
-) -> BatchResult:
-    """One connection for the batch; each outcome is committed before the next message."""
-    return send_stage_batch(store_url, event, stage, recipients, get_run_logger())
+def send_batch(store_url: str, event: Event, stage: Stage, size: int, run_id: str) -> BatchResult:
+    """Claim up to size due messages and send them over one connection; each outcome is
+    committed before the next message."""
+    return send_stage_batch(store_url, event, stage, size, run_id, get_run_logger())
 
 
 def preview_artifact_key(event_id: str, stage_id: str) -> str:

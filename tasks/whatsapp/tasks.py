@@ -9,6 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from config.event import Event, Stage
 from config.settings import Settings
+from tasks.common.task_inputs import untraversed
 from tasks.mail.ledger import StageCounts, stage_counts
 from tasks.mail.smtp import BatchResult, sender_for
 from tasks.whatsapp.coordinators import mail_coordinator_pages, people_by_coordinator
@@ -63,7 +64,9 @@ class CoordinatorHandOff:
         sender = sender_for(settings)
         queue = whatsapp_queue(store_url, event.id, stage.id)
         links = [whatsapp_link(event, stage, message.recipient, sender) for message in queue]
-        written_to = write_links(event, stage, whatsapp_sheet_rows(stage, queue, links))
+        written_to = write_links(
+            event, stage, untraversed(whatsapp_sheet_rows(stage, queue, links))
+        )
         waiting = [message for message in queue if not message.handed_over]
         people = people_by_coordinator(event, planned.coordinators, waiting)
         mails = mail_coordinators(store_url, event, stage, people, run_id)
