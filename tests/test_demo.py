@@ -120,7 +120,8 @@ def latest_markdown(base: str, key: str) -> str:
 
 def start_demo(directory: Path, port: int) -> subprocess.Popen[str]:
     """`karyashala demo --ui` as from a terminal of its own: Ctrl+C there signals its whole
-    process group."""
+    process group. Started as a shell starts a command in the background, with Ctrl+C ignored,
+    which the command inherits: it must still stop on the Ctrl+C it asks for."""
     env = {
         **without_prefect_settings(),
         "KARYASHALA_DATA_DIR": str(directory / "data"),
@@ -135,7 +136,12 @@ def start_demo(directory: Path, port: int) -> subprocess.Popen[str]:
         stderr=subprocess.DEVNULL,
         text=True,
         start_new_session=True,
+        preexec_fn=ignore_ctrl_c,
     )
+
+
+def ignore_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def assert_all_gone(processes: set[int]) -> None:

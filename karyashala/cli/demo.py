@@ -2,6 +2,7 @@
 karyashala/demo.py), on the embedded default or against a local Prefect server with its UI."""
 
 import os
+import signal
 import sys
 import time
 from typing import Annotated
@@ -83,6 +84,9 @@ def demo(
                     "outbox: .venv/bin/karyashala outbox",
                     soft_wrap=True,
                 )
+                # Started in the background of a shell, a process inherits Ctrl+C ignored, and
+                # Python then leaves it so: what the next line promises would not happen.
+                signal.signal(signal.SIGINT, signal.default_int_handler)
                 out.print("The server and the worker stay up; press Ctrl+C to stop them.")
                 try:
                     while True:
