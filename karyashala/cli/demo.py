@@ -32,6 +32,10 @@ def demo(
     if not ui:
         print_demo_report(run_demo_timeline())
         return
+    # Started in the background of a shell, a process inherits Ctrl+C ignored, Python leaves it
+    # so, and so would the server, the worker and its runs started below: the Ctrl+C this
+    # command asks for at the end would stop none of them.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from config.event import load_event
@@ -84,9 +88,6 @@ def demo(
                     "outbox: .venv/bin/karyashala outbox",
                     soft_wrap=True,
                 )
-                # Started in the background of a shell, a process inherits Ctrl+C ignored, and
-                # Python then leaves it so: what the next line promises would not happen.
-                signal.signal(signal.SIGINT, signal.default_int_handler)
                 out.print("The server and the worker stay up; press Ctrl+C to stop them.")
                 try:
                     while True:
