@@ -9,7 +9,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from config.event import AnswerStatus
+from config.event import AnswerStatus, Event
 from store.db import transaction
 from store.models import Person, Response, utc_now
 from store.queries import Answer, current_answers
@@ -62,8 +62,9 @@ class AnswerPage:
         return self.site.settings.store_url
 
     def show(self, request: Request) -> HTMLResponse:
+        linked = linked_person(self.site, request.path_params["token"], "answer")
         with transaction(self.store_url) as session:
-            found = find_invitee_and_answers(session, self.site, request.path_params["token"])
+            found = invitee_and_answers(session, linked)
         if found is None:
             return invalid_link()
         invitee, answers = found
@@ -71,11 +72,13 @@ class AnswerPage:
         return self.render(invitee, chosen, closed(invitee), status_of(invitee, answers))
 
     def record(self, request: Request, form: FormData) -> HTMLResponse:
-        """Who, the limit and the answer in one transaction."""
+        """Who, the limit and the answer in one transaction. The link's signature is checked
+        before it begins: the transaction holds the store's one writer on SQLite."""
         answer = form_text(form, "answer", 20)
         deputy = form_text(form, "deputy_name", 120) or None
+        linked = linked_person(self.site, request.path_params["token"], "answer")
         with transaction(self.store_url, writes=True) as session:
-            found = find_invitee_and_answers(session, self.site, request.path_params["token"])
+            found = invitee_and_answers(session, linked)
             if found is None:
                 return self.site.refuse_link(session, request)
             invitee, answers = found
@@ -129,12 +132,11 @@ def answer_problem(answer: str, deputy: str | None, is_closed: bool) -> str | No
     return None
 
 
-def find_invitee_and_answers(
-    session: Session, site: Site, token: str
+def invitee_and_answers(
+    session: Session, linked: tuple[Event, int] | None
 ) -> tuple[Invitee, list[Answer]] | None:
-    """Who an answer link is for and the answers they gave; None for a link that is not valid
-    (the store is read only for a link we signed)."""
-    linked = linked_person(site, token, "answer")
+    """Who an answer link is for (linked_person) and the answers they gave; None for a link
+    that is not valid (the store is read only for a link we signed)."""
     if linked is None:
         return None
     event, person_id = linked
