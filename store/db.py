@@ -88,6 +88,12 @@ def sqlite_writer(engine: Engine) -> SQLiteWriter:
     return SQLiteWriter(str(engine.url.database))
 
 
+def writers_turn(engine: Engine) -> AbstractContextManager[object]:
+    """What a writer to the store waits for first: on SQLite its turn among the writers of every
+    process (SQLiteWriter); nothing on a store that takes writers side by side."""
+    return sqlite_writer(engine) if engine.dialect.name == "sqlite" else nullcontext()
+
+
 @contextmanager
 def transaction(store_url: str, writes: bool = False) -> Iterator[Session]:
     """A session whose work commits as one transaction, or not at all. One that `writes` to
@@ -95,11 +101,8 @@ def transaction(store_url: str, writes: bool = False) -> Iterator[Session]:
     database's write lock as it begins: what it reads before it writes cannot change under it
     (the sqlite3 driver would begin only at the first write)."""
     engine = engine_for(store_url)
-    sqlite_writes = writes and engine.dialect.name == "sqlite"
-    one_writer: AbstractContextManager[object] = nullcontext()
-    if sqlite_writes:
-        one_writer = sqlite_writer(engine)
+    one_writer = writers_turn(engine) if writes else nullcontext()
     with one_writer, session_factory(engine).begin() as session:
-        if sqlite_writes:
+        if writes and engine.dialect.name == "sqlite":
             session.connection().exec_driver_sql("BEGIN IMMEDIATE")
         yield session

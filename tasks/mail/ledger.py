@@ -3,7 +3,6 @@
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
@@ -26,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from config.event import Event, Stage
-from store.db import engine_for, sqlite_writer, transaction
+from store.db import engine_for, transaction, writers_turn
 from store.models import Message, Person, utc_now
 from store.queries import insert_ignoring_existing, people_with_answers
 from tasks.mail.audience import decide_audience
@@ -399,9 +398,7 @@ class ClaimKeeper:
         self.renewed = time.monotonic()
         self.connection: Connection | None = None
         # the batches sending at once take turns to write to SQLite, as transaction() has them
-        self.one_writer: AbstractContextManager[object] = (
-            sqlite_writer(self.engine) if self.engine.dialect.name == "sqlite" else nullcontext()
-        )
+        self.one_writer = writers_turn(self.engine)
 
     def close(self) -> None:
         if self.connection is not None:
