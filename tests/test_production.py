@@ -73,13 +73,20 @@ def test_two_workers_on_one_stage_send_each_person_once(production: Production) 
     received = production.sent_to("prod-crowd/invitation")
     assert len(received) == 2000 and set(received.values()) == {1}
     with Session(engine_for(production.store_url)) as session:
-        by_run = session.execute(
-            select(Message.claimed_by, func.count())
-            .where(Message.event_id == "prod-crowd", Message.status == "sent")
-            .group_by(Message.claimed_by)
+        rows = session.execute(
+            select(Message.stage, Message.status, Message.claimed_by, func.count())
+            .where(Message.event_id == "prod-crowd", Message.channel == "email")
+            .group_by(Message.stage, Message.status, Message.claimed_by)
         ).all()
+    assert {(stage, status) for stage, status, _, _ in rows} == {
+        ("invitation", "sent"),
+        ("coordinators-invitation", "sent"),
+    }
+    by_run = Counter({run: count for stage, _, run, count in rows if stage == "invitation"})
     assert len(by_run) == 2, f"one run did all the work: {by_run}"
-    assert sum(count for _, count in by_run) == 2000
+    assert by_run.total() == 2000
+    # The three districts' coordinators each get the mail with their page, once.
+    assert sum(count for stage, _, _, count in rows if stage != "invitation") == 3
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
