@@ -41,7 +41,7 @@ def rsvp_serve(
         engine_for(settings.store_url).dispose()
         trusted_proxies = settings.trusted_proxies.strip()
         uvicorn.run(
-            "web.app:create_app",
+            "web.app:serving_app",
             factory=True,
             workers=workers,
             host=host,
