@@ -140,6 +140,13 @@ def end_runs_with_parent() -> None:
     threading.Thread(target=watch, name="end-runs-with-parent", daemon=True).start()
 
 
+def take_ctrl_c_back() -> None:
+    """A worker stops on SIGTERM by sending itself SIGINT. Started with SIGINT ignored (from a
+    shell's background, or by a parent that ignores it), it would pass that on to itself and
+    run on until killed."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def process_group(pid: int) -> int:
     try:
         return os.getpgid(pid)
@@ -153,6 +160,7 @@ def run_prefect_cli() -> None:
     exit_with_parent()
     if sys.argv[1:2] == ["worker"]:
         end_runs_with_parent()
+        take_ctrl_c_back()
     from prefect.cli import app
 
     app()

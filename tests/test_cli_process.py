@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from karyashala.prefect_env import PARENT_PID, PARENT_POLL_SECONDS, SHUTDOWN_GRACE_SECONDS
-from karyashala.prefect_server import without_prefect_settings
+from karyashala.prefect_server import WORKER_START, without_prefect_settings
 from tasks.common.processes import children
 from tasks.mail.outbox import free_port
 from tests.conftest import HEADER, person_row, write_event
@@ -186,3 +186,35 @@ def test_prefect_server_goes_with_its_killed_parent(tmp_path: Path) -> None:
     assert seconds_until_gone(server, timeout=10) < GONE_WITHIN
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
+
+
+def ignore_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_a_worker_started_with_ctrl_c_ignored_stops_when_asked(
+    prefect_api_url: str, tmp_path: Path
+) -> None:
+    """A worker stops on SIGTERM by sending itself SIGINT. Started from a shell's background (or
+    anything else that ignores Ctrl+C), it would inherit SIGINT ignored and run on until
+    killed."""
+    log = tmp_path / "worker.log"
+    with log.open("wb") as output:
+        worker = subprocess.Popen(
+            [*WORKER_START, "--pool", "stop-test"],
+            env={**without_prefect_settings(), "PREFECT_API_URL": prefect_api_url},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            preexec_fn=ignore_ctrl_c,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "started" not in log.read_text(encoding="utf-8", errors="replace"):
+            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        worker.terminate()
+        assert worker.wait(timeout=10) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()

@@ -1,5 +1,6 @@
 """A real `prefect server start` with its database on PostgreSQL, and process workers."""
 
+import signal
 import subprocess
 import uuid
 from contextlib import ExitStack
@@ -72,7 +73,9 @@ class PrefectServer:
 def start_worker(
     api_url: str, pool: str, name: str, env: dict[str, str], log: Path
 ) -> subprocess.Popen[bytes]:
-    """A process worker that runs one flow run at a time and polls every second."""
+    """A process worker that runs one flow run at a time and polls every second, started the
+    way the production recipe starts one (`prefect worker start`), with Ctrl+C at its default
+    whatever the tests were started with: a worker stops on SIGTERM by sending itself SIGINT."""
     return subprocess.Popen(
         [PREFECT, "worker", "start", "--pool", pool, "--name", name, "--limit", "1"],
         env={
@@ -83,4 +86,5 @@ def start_worker(
         },
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
