@@ -17,6 +17,7 @@ from karyashala.prefect_server import WORKER_START, without_prefect_settings
 from tasks.common.processes import children
 from tasks.mail.outbox import free_port
 from tests.conftest import HEADER, person_row, write_event
+from tests.support.prefect_server import ignore_ctrl_c
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/task").is_dir(), reason="finds child processes through /proc"
@@ -186,10 +187,6 @@ def test_prefect_server_goes_with_its_killed_parent(tmp_path: Path) -> None:
     assert seconds_until_gone(server, timeout=10) < GONE_WITHIN
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
-
-
-def ignore_ctrl_c() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def test_a_worker_started_with_ctrl_c_ignored_stops_when_asked(

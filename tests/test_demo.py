@@ -19,6 +19,7 @@ import pytest
 from karyashala.prefect_server import without_prefect_settings
 from tasks.common.processes import children, is_running
 from tasks.mail.outbox import free_port, read_outbox
+from tests.support.prefect_server import ignore_ctrl_c
 
 KARYASHALA = str(Path(sys.executable).parent / "karyashala")
 REVIEW_LINE = re.compile(r"The announcement waits for review: (http://\S+/runs/flow-run/(\S+))")
@@ -138,10 +139,6 @@ def start_demo(directory: Path, port: int) -> subprocess.Popen[str]:
         start_new_session=True,
         preexec_fn=ignore_ctrl_c,
     )
-
-
-def ignore_ctrl_c() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def assert_all_gone(processes: set[int]) -> None:

@@ -86,5 +86,14 @@ def start_worker(
         },
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=default_ctrl_c,
     )
+
+
+def ignore_ctrl_c() -> None:
+    """Ctrl+C as a process started in a shell's background has it: ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def default_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
