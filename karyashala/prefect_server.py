@@ -141,9 +141,10 @@ def end_runs_with_parent() -> None:
 
 
 def take_ctrl_c_back() -> None:
-    """A worker stops on SIGTERM by sending itself SIGINT. Started with SIGINT ignored (from a
-    shell's background, or by a parent that ignores it), it would pass that on to itself and
-    run on until killed."""
+    """Ctrl+C back at Python's own, for a process started with it ignored (in a shell's
+    background, or by a parent that ignores it), which Python leaves ignored and passes on to
+    what it starts. A worker stops on SIGTERM by sending itself SIGINT: ignored, it would run
+    on until killed."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 

@@ -2,7 +2,6 @@
 karyashala/demo.py), on the embedded default or against a local Prefect server with its UI."""
 
 import os
-import signal
 import sys
 import time
 from typing import Annotated
@@ -32,10 +31,11 @@ def demo(
     if not ui:
         print_demo_report(run_demo_timeline())
         return
-    # Started in the background of a shell, a process inherits Ctrl+C ignored, Python leaves it
-    # so, and so would the server, the worker and its runs started below: the Ctrl+C this
-    # command asks for at the end would stop none of them.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Else the Ctrl+C this command asks for at the end would stop none of the server, the
+    # worker and its runs started below, were the command started in a shell's background.
+    from karyashala.prefect_server import take_ctrl_c_back
+
+    take_ctrl_c_back()
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from config.event import load_event
